@@ -1,0 +1,126 @@
+"""Start the whole system, load it through the gateway, print a table.
+
+    make bench                 # 10 s per scenario
+    BENCH_SECONDS=5 make bench
+
+Figures are from a closed loop of 50 clients on the same two cores as the
+system, so they are a floor, not a capacity plan. Compare medians of runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import grpc
+from fitness.auth.v1 import auth_pb2, auth_pb2_grpc
+from fitness_devstack.stack import Stack, StackPorts
+from fitness_devstack.testing import PASSWORD, mail_token
+
+from bench.loadgen import HEADER, HttpConnection, Result, run_closed_loop
+
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "50"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+
+
+async def prepare_users(stack: Stack, count: int) -> list[dict[str, str]]:
+    conn = HttpConnection("127.0.0.1", stack.ports.gateway)
+    users = []
+    for index in range(count):
+        email = f"bench-{index}-{os.getpid()}@example.com"
+        status, body = await conn.request("POST", "/v1/auth/register", {"email": email, "password": PASSWORD})
+        assert status == 200, body
+        users.append({"email": email})
+    assert stack.smtp is not None
+    for user in users:
+        token = await asyncio.to_thread(mail_token, stack.smtp, user["email"], "confirm", 60.0)
+        status, body = await conn.request("POST", "/v1/auth/verify-email", {"token": token})
+        assert status == 200, body
+        status, body = await conn.request("POST", "/v1/auth/login", {"email": user["email"], "password": PASSWORD})
+        assert status == 200, body
+        tokens = json.loads(body)
+        user.update(access=tokens["accessToken"], refresh=tokens["refreshToken"])
+    await conn.close()
+    return users
+
+
+async def rest_scenario(stack: Stack, users: list[dict[str, str]], name: str) -> Result:
+    connections = [HttpConnection("127.0.0.1", stack.ports.gateway) for _ in users]
+
+    def make_call(index: int):  # type: ignore[no-untyped-def]
+        conn, user = connections[index], users[index]
+
+        async def login(_: int) -> bool:
+            status, _body = await conn.request("POST", "/v1/auth/login",
+                                               {"email": user["email"], "password": PASSWORD})  # fmt: skip
+            return status == 200
+
+        async def refresh(_: int) -> bool:
+            status, body = await conn.request("POST", "/v1/auth/refresh", {"refreshToken": user["refresh"]})
+            if status == 200:
+                user["refresh"] = json.loads(body)["refreshToken"]
+            return status == 200
+
+        async def get_profile(_: int) -> bool:
+            status, _body = await conn.request("GET", "/v1/users/me",
+                                               headers={"Authorization": f"Bearer {user['access']}"})  # fmt: skip
+            return status == 200
+
+        return {"login": login, "refresh": refresh, "get-profile": get_profile}[name]
+
+    await run_closed_loop("warm-up", CLIENTS, 1.0, make_call)
+    result = await run_closed_loop(f"{name} (REST via Envoy)", CLIENTS, SECONDS, make_call)
+    for conn in connections:
+        await conn.close()
+    return result
+
+
+async def grpc_get_profile(stack: Stack, users: list[dict[str, str]]) -> Result:
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{stack.grpc_ports['auth']}") for _ in range(5)]
+    stubs = [auth_pb2_grpc.UserServiceStub(ch) for ch in channels]
+
+    def make_call(index: int):  # type: ignore[no-untyped-def]
+        stub = stubs[index % len(stubs)]
+        metadata = (("authorization", f"Bearer {users[index]['access']}"),)
+
+        async def call(_: int) -> bool:
+            await stub.GetMe(auth_pb2.GetMeRequest(), metadata=metadata, timeout=10)
+            return True
+
+        return call
+
+    await run_closed_loop("warm-up", CLIENTS, 1.0, make_call)
+    result = await run_closed_loop("get-profile (gRPC direct)", CLIENTS, SECONDS, make_call)
+    for channel in channels:
+        await channel.close()
+    return result
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="fitness-bench-") as state:
+        stack = Stack(Path(state), ports=StackPorts.free(), echo_mail=False)
+        try:
+            stack.up()
+            users = await prepare_users(stack, CLIENTS)
+            results = [await rest_scenario(stack, users, name) for name in ("login", "refresh", "get-profile")]
+            direct = await grpc_get_profile(stack, users)
+        finally:
+            stack.stop()
+    rest = results[-1]
+    print(f"\n{CLIENTS} concurrent clients, {SECONDS:g} s per scenario, load generator on the same cores\n")
+    print(HEADER)
+    for result in [*results, direct]:
+        print(result.row())
+    print(
+        f"\ngateway added latency (get-profile, REST via Envoy vs direct gRPC): "
+        f"p50 x{rest.percentile(50) / direct.percentile(50):.2f} "
+        f"(+{rest.percentile(50) - direct.percentile(50):.1f} ms), "
+        f"throughput x{rest.rps / direct.rps:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+pytest_plugins = ["fitness_devstack.pytest_plugin"]

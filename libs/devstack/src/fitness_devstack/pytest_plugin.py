@@ -1,0 +1,66 @@
+"""Session fixtures: the whole system is started once per test session.
+
+Backing servers come, in order, from DATABASE_URL / REDIS_URL /
+KAFKA_BOOTSTRAP_SERVERS when set, otherwise from the embedded wheels. (No
+Docker engine runs on the machines this project is built on, so the
+testcontainers path is not wired in; the URLs cover external servers.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from fitness_devstack.oidc import LocalIssuer
+from fitness_devstack.servers import SmtpSink
+from fitness_devstack.stack import Stack, StackPorts
+
+OIDC_CLIENT_ID = "fitness-test-client"
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer() -> Iterator[LocalIssuer]:
+    issuer = LocalIssuer()
+    yield issuer
+    issuer.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, oidc_issuer: LocalIssuer) -> Iterator[Stack]:
+    auth_env = {
+        **oidc_issuer.settings_env(OIDC_CLIENT_ID),
+        "LOGIN_FAILURES_PER_IP": "30",
+        # Rotation tests want the new key to sign at once.
+        "KEY_PUBLISH_LEAD_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    system = Stack(
+        tmp_path_factory.mktemp("stack"),
+        ports=StackPorts.free(),
+        echo_mail=False,
+        extra_env={"auth": auth_env},
+    )
+    try:
+        system.up()
+        yield system
+    finally:
+        system.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp(stack: Stack) -> SmtpSink:
+    assert stack.smtp is not None
+    return stack.smtp
+
+
+@pytest.fixture(scope="session")
+def gateway(stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.gateway_url, timeout=15.0) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def auth_target(stack: Stack) -> str:
+    return f"127.0.0.1:{stack.grpc_ports['auth']}"

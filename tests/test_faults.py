@@ -1,0 +1,53 @@
+"""Fault tests: the broker goes away while users keep registering."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fitness.events.v1 import auth_events_pb2
+from fitness_devstack.servers import SmtpSink
+from fitness_devstack.stack import Stack
+from fitness_devstack.testing import PASSWORD, register_verified, unique_email, wait_for_events
+
+pytestmark = pytest.mark.integration
+TOPIC = "fitness.auth.user.v1"
+
+
+def registered_emails(envelopes: list) -> set[str]:
+    emails = set()
+    for envelope in envelopes:
+        if envelope.event_type == "fitness.events.v1.UserRegistered":
+            event = auth_events_pb2.UserRegistered()
+            envelope.payload.Unpack(event)
+            emails.add(event.email)
+    return emails
+
+
+def register(gateway: httpx.Client, count: int, tag: str) -> list[str]:
+    emails = [unique_email(tag) for _ in range(count)]
+    for email in emails:
+        response = gateway.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+    return emails
+
+
+def test_broker_restart_loses_no_user_registered_event(stack: Stack, gateway: httpx.Client, smtp: SmtpSink) -> None:
+    assert stack.kafka is not None, "needs the embedded broker to restart it"
+    bootstrap = stack.kafka_bootstrap
+    before = register(gateway, 10, "before")
+    seen_before = wait_for_events(bootstrap, TOPIC, lambda e: set(before) <= registered_emails(e))
+
+    stack.kafka.stop()
+    # Registrations go on while the broker is down: they wait in the outbox.
+    during = register(gateway, 10, "during")
+    stack.kafka.start(port_timeout=10)
+    after = register(gateway, 5, "after")
+
+    # The memory-only broker lost everything it had; the relay republishes what it
+    # never got acknowledged, so every event from the outage and after arrives.
+    seen_after = wait_for_events(bootstrap, TOPIC, lambda e: set(during + after) <= registered_emails(e), timeout=60)
+    assert set(before + during + after) <= registered_emails(seen_before) | registered_emails(seen_after)
+
+    # The mail worker (an inbox consumer) recovered too: a new account gets its mail.
+    account = register_verified(gateway, smtp, unique_email("recovered"))
+    assert account.access_token
