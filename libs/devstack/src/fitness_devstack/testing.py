@@ -88,13 +88,21 @@ async def read_topic(bootstrap: str, topic: str, limit_seconds: float = 10.0) ->
     import asyncio
 
     from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
     from fitness.events.v1 import envelope_pb2
 
+    # Ask for the topic by name: after a restart the local broker serves topics
+    # that were produced to without listing them.
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = [p["partition"] for d in described if d["topic"] == topic for p in d["partitions"]]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = consumer.partitions_for_topic(topic) or set()
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
         if not assigned:
             return []

@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fitness_platform.events import outbox
@@ -24,6 +27,10 @@ from fitness_platform.logging import get_logger
 from fitness_platform.metrics import OUTBOX_LAG, OUTBOX_PENDING, OUTBOX_PUBLISHED
 
 _log = get_logger("outbox")
+
+
+class TopicsMissing(RuntimeError):
+    """The broker lost topics (restart): reconnect and recreate them first."""
 
 
 class OutboxRelay:
@@ -36,6 +43,7 @@ class OutboxRelay:
         poll_interval: float = 0.2,
         batch_size: int = 500,
         retention: timedelta = timedelta(days=30),
+        send_timeout: float = 15.0,
     ) -> None:
         self._engine = engine
         self._bootstrap = bootstrap_servers
@@ -43,6 +51,7 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._batch_size = batch_size
         self._retention = retention
+        self._send_timeout = send_timeout
         self._lock_id = zlib.crc32(f"outbox:{schema}".encode())
         self._wake = asyncio.Event()
         self.connected = False
@@ -116,19 +125,15 @@ class OutboxRelay:
             OUTBOX_PENDING.set(len(rows))
             if not rows:
                 return 0
-            futures = []
-            for row in rows:
-                headers = [
-                    ("event_type", row.event_type.encode()),
-                    ("event_id", str(row.event_id).encode()),
-                ]
-                if row.traceparent:
-                    headers.append(("traceparent", row.traceparent.encode()))
-                futures.append(
-                    await producer.send(row.topic, value=row.envelope, key=row.key.encode(), headers=headers)
-                )
-            # Every send must be acknowledged before any row is marked sent.
-            await asyncio.gather(*futures)
+            # A memory-only broker that restarted accepts writes to topics it no
+            # longer has and serves them to nobody: check before every batch.
+            metadata = await producer.client.fetch_all_metadata()
+            if not set(self._topics) <= metadata.topics():
+                raise TopicsMissing(sorted(set(self._topics) - metadata.topics()))
+            # A broker that went away can leave sends pending forever: give the
+            # batch a deadline, then start over with a new producer.
+            async with asyncio.timeout(self._send_timeout):
+                await self._send_all(producer, rows)
             now = datetime.now(UTC)
             await conn.execute(
                 outbox.update().where(outbox.c.id.in_([row.id for row in rows])).values(published_at=now)
@@ -138,6 +143,17 @@ class OutboxRelay:
             OUTBOX_PUBLISHED.labels(row.topic).inc()
             OUTBOX_LAG.observe((now - row.created_at).total_seconds())
         return len(rows)
+
+    @staticmethod
+    async def _send_all(producer: AIOKafkaProducer, rows: Sequence[Row[Any, ...]]) -> None:
+        futures = []
+        for row in rows:
+            headers = [("event_type", row.event_type.encode()), ("event_id", str(row.event_id).encode())]
+            if row.traceparent:
+                headers.append(("traceparent", row.traceparent.encode()))
+            futures.append(await producer.send(row.topic, value=row.envelope, key=row.key.encode(), headers=headers))
+        # Every send must be acknowledged before any row is marked sent.
+        await asyncio.gather(*futures)
 
     async def _delete_old(self) -> None:
         cutoff = datetime.now(UTC) - self._retention
