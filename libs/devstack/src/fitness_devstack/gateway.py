@@ -18,6 +18,13 @@ and the gRPC path of a native gRPC call; that is why both forms are listed. The
 options are read through a descriptor pool built from the descriptor set itself, so
 no generated Python module is needed (a package added later works the same way).
 
+* the body check: Envoy's transcoder silently drops JSON body fields the request
+  message does not define (envoyproxy/envoy#46623, no option). A Lua filter between
+  the JWT filter and the transcoder answers 400 instead: for every REST binding with
+  a ``body``, the top-level keys its JSON object may carry (proto and JSON names of the
+  fields of the body message) are generated from the descriptor set into its source
+  (:func:`body_check_lua`).
+
 The configuration is written as JSON, which Envoy reads from a ``.json`` file (and
 which is also valid YAML), so no YAML library is needed.
 """
@@ -39,9 +46,11 @@ __all__ = [
     "JWKS_PATH",
     "JWT_PAYLOAD_HEADER",
     "JWT_PROVIDER",
+    "MAX_REQUEST_BODY_BYTES",
     "GatewayContract",
     "HttpBinding",
     "RpcMethod",
+    "body_check_lua",
     "cluster_name",
     "load_contract",
     "path_template_regex",
@@ -63,6 +72,8 @@ MAX_DOWNSTREAM_CONNECTIONS = 20000
 CORS_METHODS = "GET,POST,PATCH,DELETE,OPTIONS"
 CORS_ALLOW_HEADERS = "authorization,content-type,x-request-id,x-grpc-web,x-user-agent,grpc-timeout,accept-encoding"
 CORS_EXPOSE_HEADERS = "x-request-id,grpc-status,grpc-message,x-local-rate-limit"
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
+"""REST request bodies are buffered (for the body check) up to this; a bigger one gets 413."""
 
 _HTTP_EXTENSION = "google.api.http"
 _ACCESS_EXTENSION = "fitness.options.v1.access"
@@ -71,6 +82,10 @@ _HTTP_VERBS = ("get", "put", "post", "delete", "patch")
 _HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 _HTTP_PROTOCOL_OPTIONS_KEY = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 _HTTP_PROTOCOL_OPTIONS = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+_BUFFER = "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer"
+_BUFFER_PER_ROUTE = "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute"
+_LUA = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
+_LUA_PER_ROUTE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute"
 
 
 # --------------------------------------------------------------------------- contract
@@ -82,6 +97,10 @@ class HttpBinding:
 
     method: str  # GET, POST, ... (upper case); "*" for a custom verb named "*"
     path_template: str
+    body: str = ""  # the rule's ``body``: "", "*" or a request field name
+    body_keys: frozenset[str] | None = None
+    """Top-level keys a JSON body may carry (proto and JSON names of the body message's
+    fields); None when the body is not checked (no body, a well-known type, a map, ...)."""
 
 
 @dataclass(frozen=True)
@@ -118,16 +137,47 @@ def _in_package(full_name: str, package: str) -> bool:
     return full_name.startswith(package + ".")
 
 
-def _bindings(rule: Any) -> list[HttpBinding]:
+def _bindings(rule: Any, request: Any = None) -> list[HttpBinding]:
     out: list[HttpBinding] = []
     kind = rule.WhichOneof("pattern")
+    keys = _body_keys(request, rule.body) if request is not None else None
     if kind in _HTTP_VERBS:
-        out.append(HttpBinding(kind.upper(), getattr(rule, kind)))
+        out.append(HttpBinding(kind.upper(), getattr(rule, kind), rule.body, keys))
     elif kind == "custom":
-        out.append(HttpBinding(rule.custom.kind.upper(), rule.custom.path))
+        out.append(HttpBinding(rule.custom.kind.upper(), rule.custom.path, rule.body, keys))
     for extra in rule.additional_bindings:
-        out.extend(_bindings(extra))
+        out.extend(_bindings(extra, request))
     return out
+
+
+def _body_keys(request: Any, body: str) -> frozenset[str] | None:
+    """The top-level JSON keys accepted in the body of a binding of ``request`` (a descriptor).
+
+    ``body: "*"`` -> the request message's fields (path-bound ones too: the transcoder
+    takes them); ``body: "user"`` -> the fields of the message type of ``user``. None (no
+    check) when there is no body, or when it is not a plain message: a scalar, a
+    repeated or map field, a well-known type (``Struct`` takes any key), ``HttpBody``.
+    """
+    if not body:
+        return None
+    message = request
+    if body != "*":
+        for name in body.split("."):
+            field = message.fields_by_name.get(name)
+            if field is None or field.message_type is None or _is_repeated(field):
+                return None
+            message = field.message_type
+    if message.full_name.startswith("google.protobuf.") or message.full_name == "google.api.HttpBody":
+        return None
+    # The JSON parser accepts a field's proto name and its JSON name.
+    return frozenset(name for field in message.fields for name in (field.name, field.json_name))
+
+
+def _is_repeated(field: Any) -> bool:
+    # FieldDescriptor.label is deprecated in recent protobuf releases; is_repeated replaces it.
+    if hasattr(field, "is_repeated"):
+        return bool(field.is_repeated)
+    return bool(field.label == field.LABEL_REPEATED)
 
 
 def load_contract(descriptor_set: Path, packages: Sequence[str]) -> GatewayContract:
@@ -167,7 +217,8 @@ def load_contract(descriptor_set: Path, packages: Sequence[str]) -> GatewayContr
                     options = options_class.FromString(method.options.SerializeToString())
                     bindings: list[HttpBinding] = []
                     if http_ext is not None and options.HasExtension(http_ext):
-                        bindings = _bindings(options.Extensions[http_ext])
+                        request = pool.FindMessageTypeByName(method.input_type.lstrip("."))
+                        bindings = _bindings(options.Extensions[http_ext], request)
                     public, min_role, has_access = False, "", False
                     if access_ext is not None and options.HasExtension(access_ext):
                         access = options.Extensions[access_ext]
@@ -250,6 +301,246 @@ def _segment_regex(segment: str) -> str:
     if "{" in segment or "}" in segment:
         raise ValueError(f"unsupported path segment {segment!r}")
     return re.escape(segment)
+
+
+# --------------------------------------------------------------------------- body check (Lua)
+
+_LUA_MAGIC = re.compile(r"([\^$()%.\[\]*+\-?])")
+
+
+def _lua_quote(text: str) -> str:
+    """A Lua string literal of ``text`` (byte-exact: non-printable bytes as ``\\ddd``)."""
+    out = []
+    for byte in text.encode():
+        char = chr(byte)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 32 <= byte < 127:
+            out.append(char)
+        else:
+            out.append(f"\\{byte:03d}")
+    return '"' + "".join(out) + '"'
+
+
+def _template_parts(template: str) -> tuple[list[str], str]:
+    """Segments (literal, ``*`` or ``**``) and custom verb of a ``google.api.http`` path template."""
+    if not template.startswith("/"):
+        raise ValueError(f"path template must start with '/': {template!r}")
+    body, verb = template, ""
+    colon = body.rfind(":")
+    if colon > body.rfind("/") and colon > body.rfind("}"):
+        body, verb = body[:colon], body[colon + 1 :]
+    parts: list[str] = []
+    for segment in _split_segments(body[1:]):
+        if segment.startswith("{") and segment.endswith("}"):
+            inner = segment[1:-1]
+            parts.extend(inner.split("=", 1)[1].split("/") if "=" in inner else ["*"])
+        elif "{" in segment or "}" in segment:
+            raise ValueError(f"unsupported path segment {segment!r}")
+        else:
+            parts.append(segment)
+    return parts, verb
+
+
+def _lua_path_patterns(template: str) -> list[str]:
+    """Lua patterns matching the request paths the transcoder maps to ``template`` (verb apart).
+
+    They match the path as :func:`body_check_lua`'s ``split_path`` leaves it: without the
+    query, a registered ``:verb`` (compared on its own) and trailing slashes, as the
+    transcoder's path matcher reads it. ``*`` (and a ``{var}``) is one segment, ``**``
+    any number, none included (so that gives two patterns).
+    """
+    patterns = [""]
+    for part in _template_parts(template)[0]:
+        if part == "**":
+            patterns = [p for prefix in patterns for p in (prefix, prefix + "/.+")]
+        elif part == "*":
+            patterns = [p + "/[^/]+" for p in patterns]
+        else:
+            patterns = [p + "/" + _LUA_MAGIC.sub(r"%\1", part) for p in patterns]
+    return ["^" + p + "$" for p in patterns]
+
+
+def _path_precedence(template: str) -> tuple[int, ...]:
+    """Sort key: literal segments before variables before ``**``, as the transcoder's trie."""
+    return tuple(2 if p == "**" else 1 if p == "*" else 0 for p in _template_parts(template)[0])
+
+
+_BODY_CHECK_RUNTIME = r"""
+local byte, find, sub, gsub, char = string.byte, string.find, string.sub, string.gsub, string.char
+
+-- Path and custom verb as the transcoder's path matcher reads them: without the query;
+-- a ":verb" after the last '/' is the verb if some template declares it; then trailing
+-- slashes do not count. Percent-encoded unreserved characters are decoded (the HCM's
+-- normalize_path already did; a cheap safety net).
+local function unreserved(hex)
+  local c = char(tonumber(hex, 16))
+  if find(c, "^[%w%-%._~]$") then return c end
+  return "%" .. hex
+end
+
+local function split_path(path)
+  path = sub(path, 1, (find(path, "?", 1, true) or 0) - 1)
+  if find(path, "%", 1, true) then path = gsub(path, "%%(%x%x)", unreserved) end
+  local head, verb = path:match("^(.*):([^/]*)$")
+  if head and VERBS[verb] then path = head else verb = "" end
+  return (gsub(path, "/+$", "")), verb
+end
+
+-- Index of the quote that closes the string opening at i (" or ': the transcoder's JSON
+-- parser takes both), or nil if the body ends first. A plain find runs at memchr speed;
+-- a quote after an odd number of backslashes is escaped.
+local QUOTE = { [34] = '"', [39] = "'" }
+local function string_end(s, i)
+  local quote = QUOTE[byte(s, i)]
+  i = i + 1
+  while true do
+    local j = find(s, quote, i, true)
+    if j == nil then return nil end
+    local k = j - 1
+    while byte(s, k) == 92 do k = k - 1 end -- stops at the opening quote at the latest
+    if (j - 1 - k) % 2 == 0 then return j end
+    i = j + 1
+  end
+end
+
+-- Bytes: 34 " 39 ' 44 , 58 : 91 [ 93 ] 123 { 125 }; <= 32 counts as whitespace.
+local BARE_KEY_END = { [34] = true, [39] = true, [44] = true, [58] = true, [91] = true, [93] = true,
+  [123] = true, [125] = true }
+
+-- The first top-level key of the JSON object s that allowed lacks, or nil: all keys
+-- known, or s is not an object (the transcoder answers that with 400). One pass over
+-- s (a byte loop LuaJIT compiles; strings skipped by find). Keys are compared as
+-- written: one with an escape (\u0061) is unknown. The parser also takes 'single-quoted'
+-- and bare keys, and a trailing comma.
+local function unknown_key(s, allowed)
+  local n, i = #s, 1
+  while i <= n and byte(s, i) <= 32 do i = i + 1 end
+  if byte(s, i) ~= 123 then return nil end -- not '{'
+  local depth, want_key = 1, true
+  i = i + 1
+  while i <= n do
+    local c = byte(s, i)
+    if c <= 32 then
+      i = i + 1
+    elseif want_key and depth == 1 then
+      if c == 125 then return nil end -- '}': empty object, or after a trailing comma
+      local key
+      if c == 34 or c == 39 then
+        local e = string_end(s, i)
+        if e == nil then return nil end
+        key, i = sub(s, i + 1, e - 1), e + 1
+      else -- a bare key
+        local e = i
+        while e <= n and byte(s, e) > 32 and not BARE_KEY_END[byte(s, e)] do e = e + 1 end
+        key, i = sub(s, i, e - 1), e
+      end
+      if not allowed[key] then return key end
+      want_key = false
+    elseif c == 34 or c == 39 then
+      local e = string_end(s, i)
+      if e == nil then return nil end
+      i = e + 1
+    elseif c == 123 or c == 91 then -- { [
+      depth, i = depth + 1, i + 1
+    elseif c == 125 or c == 93 then -- } ]
+      depth, i = depth - 1, i + 1
+      if depth == 0 then return nil end -- the end of the object; the parser judges the rest
+    elseif c == 44 then -- ,
+      want_key, i = depth == 1, i + 1
+    else
+      i = i + 1
+    end
+  end
+  return nil
+end
+
+local function json_text(s)
+  s = gsub(sub(s, 1, 200), "[%c\128-\255]", "?")
+  return (gsub(s, '["\\]', "\\%0"))
+end
+
+local function status(handle, code, http_status, message, violation)
+  local details = ""
+  if violation then
+    details = ',"details":[{"@type":"type.googleapis.com/google.rpc.BadRequest","fieldViolations":'
+      .. '[{"field":"' .. violation .. '","description":"unknown field"}]}]'
+  end
+  handle:respond({ [":status"] = http_status, ["content-type"] = "application/json" },
+    '{"code":' .. code .. ',"message":"' .. message .. '"' .. details .. "}")
+end
+
+function envoy_on_request(handle)
+  local headers = handle:headers()
+  local rules = RULES[headers:get(":method")]
+  if rules == nil then return end -- GET, OPTIONS, ...: no body rule
+  -- Native gRPC passes, told apart as the transcoder does: application/grpc[+...].
+  -- Any other content type (none, text/plain, application/grpc-web) is parsed as JSON.
+  local ct = headers:get("content-type") or ""
+  if ct == "application/grpc" or sub(ct, 1, 17) == "application/grpc+" then return end
+  local path, verb = split_path(headers:get(":path") or "")
+  local allowed
+  for _, rule in ipairs(rules) do
+    if rule[2] == verb and find(path, rule[1]) then allowed = rule[3]; break end
+  end
+  if allowed == nil then return end
+  local body = handle:body() -- whole: the buffer filter before has it (a bigger one got 413)
+  if body == nil then return end
+  local ok, key = pcall(unknown_key, body:getBytes(0, body:length()), allowed)
+  if not ok then -- a bug here must not let the body through unchecked
+    handle:logErr("body check failed: " .. tostring(key))
+    return status(handle, 13, "500", "request body check failed")
+  end
+  if key then
+    local name = json_text(key)
+    status(handle, 3, "400", 'unknown field \\"' .. name .. '\\" in request body', name)
+  end
+end
+"""
+
+
+def body_check_lua(contract: GatewayContract) -> str:
+    """The Lua source of the gateway's body check (see the module docstring).
+
+    Generated: ``VERBS`` (the custom verbs of the path templates) and ``RULES`` (per
+    HTTP method, in the transcoder's match order: path pattern, verb and allowed keys of
+    every binding with a checked body), then the fixed runtime ``_BODY_CHECK_RUNTIME``.
+    """
+    key_sets: dict[frozenset[str], str] = {}
+    rules: dict[str, list[tuple[tuple[int, ...], str, str, str]]] = {}
+    verbs: set[str] = set()
+    for method in contract.methods:
+        for binding in method.bindings:
+            verb = _template_parts(binding.path_template)[1]
+            if verb:
+                verbs.add(verb)
+            if binding.body_keys is None:
+                continue
+            keys = key_sets.setdefault(binding.body_keys, f"K{len(key_sets) + 1}")
+            precedence = _path_precedence(binding.path_template)
+            for pattern in _lua_path_patterns(binding.path_template):
+                rules.setdefault(binding.method, []).append((precedence, pattern, verb, keys))
+    lines = [
+        "-- Generated by fitness_devstack.gateway.body_check_lua from the descriptor set.",
+        "-- Answers 400 to a REST call whose JSON body has a top-level key the body message",
+        "-- lacks (the transcoder would drop it silently: envoyproxy/envoy#46623).",
+        "",
+        "-- Accepted top-level keys (proto and JSON names of the fields of a body message).",
+    ]
+    for key_set, name in key_sets.items():
+        items = "".join(f" [{_lua_quote(k)}] = true," for k in sorted(key_set))
+        lines.append(f"local {name} = {{{items} }}")
+    lines.append("-- Per HTTP method: {path pattern, custom verb, keys}; the first match wins.")
+    lines.append("local RULES = {")
+    for http_method in sorted(rules):
+        lines.append(f"  [{_lua_quote(http_method)}] = {{")
+        for _, pattern, verb, keys in sorted(rules[http_method], key=lambda r: r[0]):
+            lines.append(f"    {{ {_lua_quote(pattern)}, {_lua_quote(verb)}, {keys} }},")
+        lines.append("  },")
+    lines.append("}")
+    lines.append("-- Custom verbs of all path templates (the transcoder splits a declared ':verb' off the path).")
+    lines.append("local VERBS = {" + "".join(f" [{_lua_quote(v)}] = true," for v in sorted(verbs)) + " }")
+    return "\n".join(lines) + "\n" + _BODY_CHECK_RUNTIME
 
 
 # --------------------------------------------------------------------------- config pieces
@@ -444,10 +735,24 @@ def render_envoy_config(
     )
 
     # Longest prefix first, so a sub-package routed elsewhere wins over its parent.
+    # Native gRPC calls (matched here on their gRPC path, before any transcoding) skip the
+    # body buffering and check: a gRPC stream must not be buffered. Not if a REST template
+    # could also start with such a prefix (fails closed: then everything is checked).
+    grpc_prefixes = [f"/{package}." for package in upstreams] + [HEALTH_PREFIX]
+    templates = [b.path_template for m in contract.methods for b in m.bindings]
+    skip_body_check: dict[str, Any] = {}
+    if not any(t.startswith(prefix) for t in templates for prefix in grpc_prefixes):
+        skip_body_check = {
+            "typed_per_filter_config": {
+                "envoy.filters.http.buffer": {"@type": _BUFFER_PER_ROUTE, "disabled": True},
+                "envoy.filters.http.lua": {"@type": _LUA_PER_ROUTE, "disabled": True},
+            }
+        }
     routes: list[dict[str, Any]] = [
         {
             "match": {"prefix": f"/{package}."},
             "route": {"cluster": cluster_name(package), "timeout": ROUTE_TIMEOUT},
+            **skip_body_check,
         }
         for package in sorted(upstreams, key=len, reverse=True)
     ]
@@ -455,11 +760,14 @@ def render_envoy_config(
         {
             "match": {"prefix": HEALTH_PREFIX},
             "route": {"cluster": cluster_name(next(iter(upstreams))), "timeout": ROUTE_TIMEOUT},
+            **skip_body_check,
         }
     )
     # Everything else. REST calls reach the router only after the transcoder rewrote
     # their path to a gRPC one (it answers 404 itself for a REST path no RPC declares), so
-    # what is left is native gRPC (or gRPC-Web) to an unknown service: 404.
+    # what is left is native gRPC (or gRPC-Web) to an unknown service: 404. No skipping of
+    # the body check here: the transcoder reads an application/grpc-web body on a REST
+    # path as JSON.
     routes.append(
         {
             "match": {
@@ -559,6 +867,22 @@ def render_envoy_config(
                     }
                 },
                 "rules": _jwt_rules(contract),
+            },
+        },
+        {
+            # Bounds what the body check buffers, for HTTP/1.1 and HTTP/2 alike (alone, the
+            # Lua filter's buffering answers 413 on HTTP/1.1 only). Off for native gRPC routes.
+            "name": "envoy.filters.http.buffer",
+            "typed_config": {"@type": _BUFFER, "max_request_bytes": MAX_REQUEST_BODY_BYTES},
+        },
+        {
+            # After the JWT filter (an unauthenticated call gets 401, not 400) and before the
+            # transcoder, so it sees the REST method and path and the JSON body.
+            "name": "envoy.filters.http.lua",
+            "typed_config": {
+                "@type": _LUA,
+                "stat_prefix": "body_check",
+                "default_source_code": {"inline_string": body_check_lua(contract)},
             },
         },
         {

@@ -18,7 +18,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fitness_platform.events import outbox
@@ -145,7 +144,7 @@ class OutboxRelay:
         return len(rows)
 
     @staticmethod
-    async def _send_all(producer: AIOKafkaProducer, rows: Sequence[Row[Any, ...]]) -> None:
+    async def _send_all(producer: AIOKafkaProducer, rows: Sequence[Any]) -> None:
         futures = []
         for row in rows:
             headers = [("event_type", row.event_type.encode()), ("event_id", str(row.event_id).encode())]
