@@ -13,12 +13,13 @@ from fitness_devstack.testing import (
     mail_token,
     register_verified,
     unique_email,
+    wait_for_events,
 )
 
 pytestmark = pytest.mark.integration
 
 
-def test_full_account_journey(gateway: httpx.Client, smtp: SmtpSink) -> None:
+def test_full_account_journey(gateway: httpx.Client, smtp: SmtpSink, stack: Stack) -> None:
     email = unique_email("journey")
     registered = gateway.post("/v1/auth/register", json={"email": email, "password": PASSWORD, "firstName": "Ada"})
     assert registered.status_code == 200, registered.text
@@ -79,6 +80,16 @@ def test_full_account_journey(gateway: httpx.Client, smtp: SmtpSink) -> None:
     assert gateway.get("/v1/users/me", headers=last.headers).status_code == 401
     gone = gateway.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert gone.status_code == 401
+
+    # Every service learns of it from the user topic (key = user id).
+    expected = {"UserRegistered", "ProfileUpdated", "UserDeleted"}
+    events = wait_for_events(
+        stack.kafka_bootstrap,
+        "fitness.auth.user.v1",
+        lambda found: expected <= {e.event_type.rsplit(".", 1)[-1] for e in found if e.user_id == last.user_id},
+    )
+    deleted = [e for e in events if e.user_id == last.user_id and e.event_type.endswith("UserDeleted")]
+    assert deleted[0].source == "auth" and deleted[0].event_id
 
 
 def test_register_errors(gateway: httpx.Client, smtp: SmtpSink) -> None:

@@ -11,19 +11,19 @@ Everything the gateway needs to know about the API comes from the descriptor set
 * the JWT rules: for every RPC whose ``fitness.options.v1.access`` option says
   ``public: true``, both its REST form (from its ``google.api.http`` rule, with the HTTP
   method) and its gRPC form (``/pkg.Service/Method``) pass without a token, as do
-  gRPC health checks and CORS preflights; everything else needs a token.
+  gRPC health checks and CORS preflights; everything else needs a token;
+* the body check: Envoy's transcoder silently drops JSON body fields the request
+  message does not define (envoyproxy/envoy#46623, no option). A Lua filter between
+  the JWT filter and the transcoder answers 400 instead. For every REST binding with
+  a ``body``, the top-level keys its JSON object may carry (proto and JSON names of
+  the fields of the body message) are generated into its source
+  (:func:`body_check_lua`). A buffer filter before it bounds REST bodies to
+  :data:`MAX_REQUEST_BODY_BYTES` (413 above). Both are off on the native gRPC routes.
 
 The JWT filter runs before the transcoder, so it sees the REST path of a REST call
 and the gRPC path of a native gRPC call; that is why both forms are listed. The
 options are read through a descriptor pool built from the descriptor set itself, so
 no generated Python module is needed (a package added later works the same way).
-
-* the body check: Envoy's transcoder silently drops JSON body fields the request
-  message does not define (envoyproxy/envoy#46623, no option). A Lua filter between
-  the JWT filter and the transcoder answers 400 instead: for every REST binding with
-  a ``body``, the top-level keys its JSON object may carry (proto and JSON names of the
-  fields of the body message) are generated from the descriptor set into its source
-  (:func:`body_check_lua`).
 
 The configuration is written as JSON, which Envoy reads from a ``.json`` file (and
 which is also valid YAML), so no YAML library is needed.
@@ -707,6 +707,7 @@ def render_envoy_config(
     audience: str,
     rate_limit_per_second: int = 1000,
     cors_origins: Sequence[str] = ("*",),
+    jwks_cache_seconds: int = 300,
 ) -> dict[str, Any]:
     """The Envoy bootstrap (as a dict) of the gateway.
 
@@ -849,7 +850,7 @@ def render_envoy_config(
                                 "cluster": "jwks",
                                 "timeout": "2s",
                             },
-                            "cache_duration": "300s",
+                            "cache_duration": f"{jwks_cache_seconds}s",
                             # Through the gateway itself the listener must not wait for the
                             # fetch (it would fail until the listener is up).
                             "async_fetch": {
@@ -895,7 +896,7 @@ def render_envoy_config(
                 "convert_grpc_status": True,
                 "print_options": {
                     "add_whitespace": False,
-                    "always_print_primitive_fields": False,
+                    "always_print_primitive_fields": True,
                     "always_print_enums_as_ints": False,
                     "preserve_proto_field_names": False,
                 },
@@ -974,31 +975,10 @@ def render_envoy_config(
     }
 
 
-def write_envoy_config(
-    path: Path,
-    *,
-    listen_port: int,
-    admin_port: int,
-    descriptor_set: Path,
-    upstreams: Mapping[str, tuple[str, int]],
-    jwks_cluster: tuple[str, int] | None = None,
-    issuer: str,
-    audience: str,
-    rate_limit_per_second: int = 1000,
-    cors_origins: Sequence[str] = ("*",),
-) -> Path:
-    """Render the config and write it to ``path`` as JSON (use a ``.json`` name); return ``path``."""
-    config = render_envoy_config(
-        listen_port=listen_port,
-        admin_port=admin_port,
-        descriptor_set=descriptor_set,
-        upstreams=upstreams,
-        jwks_cluster=jwks_cluster,
-        issuer=issuer,
-        audience=audience,
-        rate_limit_per_second=rate_limit_per_second,
-        cors_origins=cors_origins,
-    )
+def write_envoy_config(path: Path, **options: Any) -> Path:
+    """Render the config (``options`` as for ``render_envoy_config``) and write it to
+    ``path`` as JSON (use a ``.json`` name); return ``path``."""
+    config = render_envoy_config(**options)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(config, indent=2) + "\n")

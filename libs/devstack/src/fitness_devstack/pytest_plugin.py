@@ -18,6 +18,8 @@ from fitness_devstack.servers import SmtpSink
 from fitness_devstack.stack import Stack, StackPorts
 
 OIDC_CLIENT_ID = "fitness-test-client"
+JWKS_CACHE_SECONDS = 2
+KEY_LEAD_SECONDS = 4
 
 
 @pytest.fixture(scope="session")
@@ -32,14 +34,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory, oidc_issuer: LocalIssuer) ->
     auth_env = {
         **oidc_issuer.settings_env(OIDC_CLIENT_ID),
         "LOGIN_FAILURES_PER_IP": "30",
-        # Rotation tests want the new key to sign at once.
-        "KEY_PUBLISH_LEAD_SECONDS": "0",
+        # Short enough for the rotation test, longer than Envoy's JWKS cache below.
+        "KEY_PUBLISH_LEAD_SECONDS": str(KEY_LEAD_SECONDS),
         "LOG_LEVEL": "WARNING",
     }
     system = Stack(
         tmp_path_factory.mktemp("stack"),
         ports=StackPorts.free(),
         echo_mail=False,
+        jwks_cache_seconds=JWKS_CACHE_SECONDS,
         extra_env={"auth": auth_env},
     )
     try:

@@ -83,6 +83,9 @@ class Stack:
     state_dir: Path
     ports: StackPorts = field(default_factory=StackPorts)
     echo_mail: bool = True
+    # How long Envoy caches auth's JWKS; a rotated key must be published longer
+    # than this before it signs (AUTH_KEY_PUBLISH_LEAD_SECONDS).
+    jwks_cache_seconds: int = 300
     extra_env: dict[str, dict[str, str]] = field(default_factory=dict)
     postgres: servers.PostgresServer | None = None
     redis: servers.RedisServer | None = None
@@ -236,6 +239,7 @@ class Stack:
             },
             issuer=ISSUER,
             audience=AUDIENCE,
+            jwks_cache_seconds=self.jwks_cache_seconds,
         )
         self.envoy = servers.start_envoy(config, self.ports.envoy_admin, self.state_dir / "logs" / "envoy.log")
 
