@@ -69,7 +69,11 @@ async def rest_scenario(stack: Stack, users: list[dict[str, str]], name: str) ->
                                                headers={"Authorization": f"Bearer {user['access']}"})  # fmt: skip
             return status == 200
 
-        return {"login": login, "refresh": refresh, "get-profile": get_profile}[name]
+        async def jwks(_: int) -> bool:
+            status, _body = await conn.request("GET", "/.well-known/jwks.json")
+            return status == 200
+
+        return {"login": login, "refresh": refresh, "get-profile": get_profile, "jwks": jwks}[name]
 
     await run_closed_loop("warm-up", CLIENTS, 1.0, make_call)
     result = await run_closed_loop(f"{name} (REST via Envoy)", CLIENTS, SECONDS, make_call)

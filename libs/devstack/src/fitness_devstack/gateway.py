@@ -705,7 +705,7 @@ def render_envoy_config(
     jwks_cluster: tuple[str, int] | None = None,
     issuer: str,
     audience: str,
-    rate_limit_per_second: int = 1000,
+    rate_limit_per_second: int = 5000,
     cors_origins: Sequence[str] = ("*",),
     jwks_cache_seconds: int = 300,
 ) -> dict[str, Any]:

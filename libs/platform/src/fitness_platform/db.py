@@ -31,6 +31,11 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
     )
 
 
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool, for single-statement reads: no BEGIN/ROLLBACK round trips."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 async def ping(engine: AsyncEngine) -> bool:
     try:
         async with engine.connect() as conn:

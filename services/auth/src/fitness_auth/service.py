@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fitness.events.v1 import auth_events_pb2
+from fitness_platform import db
 from fitness_platform.context import CallInfo, Principal
 from fitness_platform.errors import (
     AlreadyExists,
@@ -79,6 +80,8 @@ class AuthApp:
     ) -> None:
         self.settings = settings
         self.engine = engine
+        # Single-statement reads skip BEGIN/ROLLBACK: two round trips fewer.
+        self.reader = db.autocommit(engine)
         self.redis = redis
         self.keyring = keyring
         self.passwords = passwords
@@ -264,7 +267,7 @@ class AuthApp:
         await self._account_failures.check(email)
         if call.peer_ip:
             await self._ip_failures.check(call.peer_ip)
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             user = (await conn.execute(sa.select(users).where(users.c.email == email))).mappings().first()
         stored = user["password_hash"] if user is not None else None
         if not await self.passwords.verify(stored, password):
@@ -393,7 +396,7 @@ class AuthApp:
                 sa.tuple_(sessions.c.created_at, sessions.c.id)
                 < (datetime.fromisoformat(position["created_at"]), uuid.UUID(position["id"]))
             )
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             rows = list((await conn.execute(query)).mappings().all())
         return _page(rows, size, lambda r: {"created_at": r["created_at"].isoformat(), "id": str(r["id"])})
 
@@ -497,7 +500,7 @@ class AuthApp:
         return user
 
     async def get_user(self, user_id: str) -> RowMapping:
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             return await self._user(conn, uuid.UUID(user_id))
 
     async def update_profile(self, user_id: str, changes: dict[str, Any]) -> RowMapping:
@@ -525,7 +528,7 @@ class AuthApp:
         return user
 
     async def get_settings(self, user_id: str) -> RowMapping:
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             row = (
                 await conn.execute(sa.select(user_settings).where(user_settings.c.user_id == uuid.UUID(user_id)))
             ).mappings().first()  # fmt: skip
@@ -588,7 +591,7 @@ class AuthApp:
                 sa.tuple_(users.c.created_at, users.c.id)
                 > (datetime.fromisoformat(position["created_at"]), uuid.UUID(position["id"]))
             )
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             rows = list((await conn.execute(query)).mappings().all())
         return _page(rows, size, lambda r: {"created_at": r["created_at"].isoformat(), "id": str(r["id"])})
 
