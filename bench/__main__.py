@@ -109,7 +109,7 @@ async def main() -> None:
         try:
             stack.up()
             users = await prepare_users(stack, CLIENTS)
-            results = [await rest_scenario(stack, users, name) for name in ("login", "refresh", "get-profile")]
+            results = [await rest_scenario(stack, users, name) for name in ("jwks", "login", "refresh", "get-profile")]
             direct = await grpc_get_profile(stack, users)
         finally:
             stack.stop()
