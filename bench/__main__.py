@@ -13,10 +13,13 @@ import asyncio
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import grpc
+from aiokafka import AIOKafkaConsumer
 from fitness.auth.v1 import auth_pb2, auth_pb2_grpc
+from fitness.events.v1 import envelope_pb2, workouts_events_pb2
 from fitness_devstack.stack import Stack, StackPorts
 from fitness_devstack.testing import PASSWORD, mail_token
 
@@ -82,6 +85,91 @@ async def rest_scenario(stack: Stack, users: list[dict[str, str]], name: str) ->
     return result
 
 
+async def workout_scenarios(stack: Stack, users: list[dict[str, str]]) -> tuple[list[Result], Result]:
+    """Log a workout (5 exercises x 4 sets), list my workouts, search exercises;
+    and the lag from a logged workout's answer to its event on the topic."""
+    conn = HttpConnection("127.0.0.1", stack.ports.gateway)
+    auth = {"Authorization": f"Bearer {users[0]['access']}"}
+    status, body = await conn.request(
+        "GET",
+        "/v1/exercises?equipment=EQUIPMENT_BARBELL&exerciseType=EXERCISE_TYPE_WEIGHT_REPS&pageSize=5",
+        headers=auth,
+    )
+    assert status == 200, body
+    exercise_ids = [e["id"] for e in json.loads(body)["exercises"]]
+    await conn.close()
+    answered: dict[str, float] = {}
+    on_topic: dict[str, float] = {}
+    consumer = asyncio.create_task(watch_workout_events(stack.kafka_bootstrap, on_topic))
+    await asyncio.sleep(2.0)  # the consumer is assigned before the first workout
+    connections = [HttpConnection("127.0.0.1", stack.ports.gateway) for _ in users]
+    queries = ["bench", "bnech press", "squat", "row", "curl", "deadlift", "press", "lunge"]
+
+    def make_call(name: str):  # type: ignore[no-untyped-def]
+        def for_client(index: int):  # type: ignore[no-untyped-def]
+            conn, headers = connections[index], {"Authorization": f"Bearer {users[index]['access']}"}
+
+            async def log(sequence: int) -> bool:
+                workout = {
+                    "startedAt": f"2025-{1 + sequence % 12:02d}-{1 + index % 28:02d}T07:00:00Z",
+                    "durationMinutes": 60,
+                    "exercises": [
+                        {"exerciseId": eid, "sets": [
+                            {"type": "SET_TYPE_WORKING", "reps": 5 + s,
+                             "weight": {"value": 60 + 2.5 * (sequence % 20) + s, "unit": "WEIGHT_UNIT_KG"}, "rpe": 8}
+                            for s in range(4)]}
+                        for eid in exercise_ids
+                    ],
+                }  # fmt: skip
+                status, body = await conn.request("POST", "/v1/workouts", {"workout": workout}, headers)
+                if status == 200:
+                    answered[json.loads(body)["workout"]["id"]] = time.time()
+                return status == 200
+
+            async def list_mine(_: int) -> bool:
+                status, _body = await conn.request("GET", "/v1/workouts?pageSize=20", headers=headers)
+                return status == 200
+
+            async def search(sequence: int) -> bool:
+                query = queries[(index + sequence) % len(queries)].replace(" ", "+")
+                status, _body = await conn.request("GET", f"/v1/exercises?query={query}", headers=headers)
+                return status == 200
+
+            return {"log-workout": log, "list-workouts": list_mine, "search-exercises": search}[name]
+
+        return for_client
+
+    results = []
+    for name in ("log-workout", "list-workouts", "search-exercises"):
+        await run_closed_loop("warm-up", CLIENTS, 1.0, make_call(name))
+        results.append(await run_closed_loop(f"{name} (REST via Envoy)", CLIENTS, SECONDS, make_call(name)))
+    await asyncio.sleep(3.0)
+    consumer.cancel()
+    for conn in connections:
+        await conn.close()
+    lag = Result("event lag: workout answered -> on topic")
+    lag.latencies = [on_topic[w] - answered[w] for w in answered if w in on_topic]
+    lag.errors = len([w for w in answered if w not in on_topic])
+    lag.elapsed = 1.0
+    return results, lag
+
+
+async def watch_workout_events(bootstrap: str, seen: dict[str, float]) -> None:
+    consumer = AIOKafkaConsumer("fitness.workouts.workout.v1", bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="latest")  # fmt: skip
+    await consumer.start()
+    try:
+        async for record in consumer:
+            envelope = envelope_pb2.Envelope()
+            envelope.ParseFromString(record.value)
+            if envelope.event_type.endswith("WorkoutLogged"):
+                event = workouts_events_pb2.WorkoutLogged()
+                envelope.payload.Unpack(event)
+                seen.setdefault(event.summary.workout_id, time.time())
+    finally:
+        await consumer.stop()
+
+
 async def grpc_get_profile(stack: Stack, users: list[dict[str, str]]) -> Result:
     channels = [grpc.aio.insecure_channel(f"127.0.0.1:{stack.grpc_ports['auth']}") for _ in range(5)]
     stubs = [auth_pb2_grpc.UserServiceStub(ch) for ch in channels]
@@ -111,13 +199,19 @@ async def main() -> None:
             users = await prepare_users(stack, CLIENTS)
             results = [await rest_scenario(stack, users, name) for name in ("jwks", "login", "refresh", "get-profile")]
             direct = await grpc_get_profile(stack, users)
+            workout_results, lag = await workout_scenarios(stack, users)
         finally:
             stack.stop()
     rest = results[-1]
     print(f"\n{CLIENTS} concurrent clients, {SECONDS:g} s per scenario, load generator on the same cores\n")
     print(HEADER)
-    for result in [*results, direct]:
+    for result in [*results, direct, *workout_results]:
         print(result.row())
+    print(
+        f"\nevent lag, logged workout answered -> WorkoutLogged on the topic ({len(lag.latencies)} workouts, "
+        f"{lag.errors} not seen): p50 {lag.percentile(50):.1f} ms, p95 {lag.percentile(95):.1f} ms, "
+        f"p99 {lag.percentile(99):.1f} ms"
+    )
     print(
         f"\ngateway added latency (get-profile, REST via Envoy vs direct gRPC): "
         f"p50 x{rest.percentile(50) / direct.percentile(50):.2f} "

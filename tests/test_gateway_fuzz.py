@@ -11,6 +11,7 @@ import httpx
 import psycopg
 import pytest
 from fitness.auth.v1 import auth_pb2
+from fitness.workouts.v1 import workouts_pb2
 from fitness_devstack.servers import SmtpSink
 from fitness_devstack.stack import Stack
 from fitness_devstack.testing import register_verified
@@ -18,7 +19,7 @@ from google.api import annotations_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 pytestmark = pytest.mark.integration
-FILES = [auth_pb2.DESCRIPTOR]
+FILES = [auth_pb2.DESCRIPTOR, workouts_pb2.DESCRIPTOR]
 INJECTIONS = [
     "'; DROP TABLE users; --",
     '" OR 1=1 --',
@@ -29,7 +30,10 @@ INJECTIONS = [
     "\u0000\u202e",
     "😀" * 50,
 ]
-TABLES = ["users", "user_settings", "sessions", "refresh_tokens", "one_time_tokens", "oauth_identities", "outbox"]
+TABLES = {
+    "auth": ["users", "user_settings", "sessions", "refresh_tokens", "one_time_tokens", "oauth_identities", "outbox"],
+    "workouts": ["exercises", "workouts", "workout_sets", "routines", "routine_likes", "personal_records", "outbox"],
+}
 
 
 def routes() -> Iterator[tuple[str, str, Descriptor, str]]:
@@ -82,8 +86,12 @@ def cases() -> Iterator[Any]:
 
 
 def table_counts(stack: Stack) -> dict[str, int]:
-    with psycopg.connect(stack.database_url_for("auth")) as conn:
-        return {t: conn.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES}  # type: ignore[index]
+    counts = {}
+    for service, tables in TABLES.items():
+        with psycopg.connect(stack.database_url_for(service)) as conn:
+            for table in tables:
+                counts[f"{service}.{table}"] = conn.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
+    return counts
 
 
 @pytest.fixture(scope="module")

@@ -67,21 +67,6 @@ def test_none_clears_a_field() -> None:
     assert domain.validate_profile({"first_name": None}, TODAY) == {"first_name": None}
 
 
-def test_implied_mask_is_the_present_fields() -> None:
-    assert domain.resolve_mask([], ["height_cm", "first_name"], domain.PROFILE_FIELDS) == ["first_name", "height_cm"]
-
-
-def test_explicit_mask_accepts_camel_case_and_prefix() -> None:
-    paths = domain.resolve_mask(["firstName", "user.height_cm"], [], domain.PROFILE_FIELDS, prefix="user")
-    assert paths == ["first_name", "height_cm"]
-
-
-def test_mask_refuses_read_only_or_unknown_fields() -> None:
-    with pytest.raises(InvalidArgument) as exc:
-        domain.resolve_mask(["email", "role"], [], domain.PROFILE_FIELDS)
-    assert "update_mask" in violations(exc)
-
-
 def test_settings_language_tag() -> None:
     assert domain.validate_settings({"language": "pt-BR"}) == {"language": "pt-BR"}
     with pytest.raises(InvalidArgument):

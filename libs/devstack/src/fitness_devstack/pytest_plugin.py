@@ -9,6 +9,7 @@ testcontainers path is not wired in; the URLs cover external servers.)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,22 +30,27 @@ def oidc_issuer() -> Iterator[LocalIssuer]:
     issuer.stop()
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, oidc_issuer: LocalIssuer) -> Iterator[Stack]:
+def build_test_stack(state_dir: Path, issuer: LocalIssuer) -> Stack:
+    """A whole system on free ports, configured for tests (not started)."""
     auth_env = {
-        **oidc_issuer.settings_env(OIDC_CLIENT_ID),
+        **issuer.settings_env(OIDC_CLIENT_ID),
         "LOGIN_FAILURES_PER_IP": "30",
         # Short enough for the rotation test, longer than Envoy's JWKS cache below.
         "KEY_PUBLISH_LEAD_SECONDS": str(KEY_LEAD_SECONDS),
         "LOG_LEVEL": "WARNING",
     }
-    system = Stack(
-        tmp_path_factory.mktemp("stack"),
+    return Stack(
+        state_dir,
         ports=StackPorts.free(),
         echo_mail=False,
         jwks_cache_seconds=JWKS_CACHE_SECONDS,
         extra_env={"auth": auth_env},
     )
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, oidc_issuer: LocalIssuer) -> Iterator[Stack]:
+    system = build_test_stack(tmp_path_factory.mktemp("stack"), oidc_issuer)
     try:
         system.up()
         yield system

@@ -146,7 +146,9 @@ class Stack:
                 )
                 conn.execute(sql.SQL("grant connect, temporary on database {} to {}").format(
                     sql.Identifier(DATABASE), role))  # fmt: skip
-                conn.execute(sql.SQL("alter role {} set search_path = {}").format(role, sql.Identifier(spec.name)))
+                conn.execute(
+                    sql.SQL("alter role {} set search_path = {}, extensions").format(role, sql.Identifier(spec.name))
+                )
 
     def database_url_for(self, service: str | None) -> str:
         parts = urlsplit(self.admin_database_url)

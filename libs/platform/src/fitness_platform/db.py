@@ -25,7 +25,7 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         # search_path pins unqualified names to the service's schema; the role
         # has no privilege elsewhere anyway.
         connect_args={
-            "options": f"-c search_path={settings.db_schema}",
+            "options": f"-c search_path={settings.db_schema},extensions",
             "application_name": settings.service_name,
         },
     )

@@ -13,7 +13,7 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from fitness.events.v1 import envelope_pb2
 from google.protobuf.message import DecodeError
 from sqlalchemy.dialects.postgresql import insert
@@ -27,6 +27,10 @@ from fitness_platform.metrics import INBOX_PROCESSED
 Handler = Callable[[AsyncConnection, envelope_pb2.Envelope], Awaitable[None]]
 
 _log = get_logger("inbox")
+
+
+class LogTruncated(RuntimeError):
+    """The broker's log restarted below our position: reconnect from the start."""
 
 
 class InboxConsumer:
@@ -73,12 +77,48 @@ class InboxConsumer:
                     await consumer.stop()
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
+        fresh = True
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=200)
+            if fresh and consumer.assignment():
+                # Before trusting the group's offsets: were they left past the
+                # end by a broker that lost its log?
+                fresh = False
+                truncated = await self._truncated(consumer)
+                for partition in truncated:
+                    consumer.seek(partition, 0)  # nothing was fetched past the end
+                batches = {p: r for p, r in batches.items() if p not in truncated}
             for partition, records in batches.items():
                 for record in records:
                     await self._process_with_retry(record)
                 await consumer.commit({partition: records[-1].offset + 1})
+            if not batches and loop.time() - checked > 2.0:
+                checked = loop.time()
+                truncated = await self._truncated(consumer)
+                if truncated:
+                    with contextlib.suppress(Exception):
+                        await consumer.commit(dict.fromkeys(truncated, 0))
+                    raise LogTruncated(sorted(str(p) for p in truncated))
+
+    @staticmethod
+    async def _truncated(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        """Partitions where our position is past the end of the log: the log
+        was lost and began again (a memory-only broker restarted). Reading
+        them from the start is safe: the inbox skips what was applied."""
+        assigned = list(consumer.assignment())
+        if not assigned:
+            return []
+        ends = await consumer.end_offsets(assigned)
+        truncated = []
+        for partition in assigned:
+            position = await consumer.position(partition)
+            if position > ends[partition]:
+                _log.warning("inbox.log_truncated", topic=partition.topic, partition=partition.partition,
+                             position=position, end=ends[partition])  # fmt: skip
+                truncated.append(partition)
+        return truncated
 
     async def _process_with_retry(self, record: ConsumerRecord[bytes, bytes]) -> None:
         delay = 0.2

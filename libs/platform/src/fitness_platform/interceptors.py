@@ -15,13 +15,15 @@ from typing import Any
 import grpc
 from fitness.options.v1 import access_pb2
 from google.protobuf.descriptor import FileDescriptor
+from google.protobuf.message import Message
 from opentelemetry import trace
 from opentelemetry.propagate import extract
 
 from fitness_platform.context import CallInfo, optional_principal, set_call, set_principal
-from fitness_platform.errors import DomainError, PermissionDenied, Unauthenticated
+from fitness_platform.errors import DomainError, InvalidArgument, PermissionDenied, Unauthenticated
 from fitness_platform.logging import get_logger
 from fitness_platform.metrics import RPC_DURATION
+from fitness_platform.sanitize import nul_violations
 from fitness_platform.status import abort_with
 from fitness_platform.tokens import AccessTokenVerifier
 
@@ -107,6 +109,8 @@ class ObservabilityInterceptor(_WrappingInterceptor):
             code = grpc.StatusCode.OK
             with _tracer.start_as_current_span(method, context=extract(metadata)) as span:
                 try:
+                    if isinstance(request, Message) and (bad := nul_violations(request)):
+                        raise InvalidArgument(bad)
                     return await behavior(request, context)
                 except DomainError as error:
                     code = error.code

@@ -33,7 +33,7 @@ def run_env(context: EnvironmentContext) -> None:
     schema = context.config.attributes["schema"]
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
-        connection.execute(sa.text(f'SET search_path TO "{schema}"'))
+        connection.execute(sa.text(f'SET search_path TO "{schema}", extensions'))
         connection.commit()
         context.configure(
             connection=connection,

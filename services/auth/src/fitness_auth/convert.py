@@ -88,10 +88,6 @@ def masked_changes(message: Message, paths: list[str]) -> dict[str, Any]:
     return changes
 
 
-def present_fields(message: Message, allowed: tuple[str, ...]) -> list[str]:
-    return [field for field in allowed if message.HasField(field)]
-
-
 def settings_message(row: RowMapping) -> auth_pb2.Settings:
     return auth_pb2.Settings(
         units=db_to_enum(auth_pb2.Settings, "units", row["units"]),  # type: ignore[arg-type]

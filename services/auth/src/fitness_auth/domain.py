@@ -101,32 +101,6 @@ def check_range(validator: Validator, field: str, value: float, bounds: tuple[fl
         validator.add(field, f"must be between {low:g} and {high:g}")
 
 
-def camel_to_snake(path: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", path).lower()
-
-
-def resolve_mask(mask_paths: list[str], present: list[str], allowed: tuple[str, ...], prefix: str = "") -> list[str]:
-    """AIP-134: the explicit mask, or the fields present in the body.
-
-    Paths may be given as snake_case or lowerCamelCase, optionally prefixed by
-    the resource name ("user.first_name").
-    """
-    if not mask_paths:
-        return [field for field in allowed if field in present]
-    paths: list[str] = []
-    unknown: list[str] = []
-    for raw in mask_paths:
-        path = camel_to_snake(raw.strip())
-        if prefix and path.startswith(prefix + "."):
-            path = path[len(prefix) + 1 :]
-        if path == "*":
-            return list(allowed)
-        (paths if path in allowed else unknown).append(path)
-    if unknown:
-        raise InvalidArgument(FieldViolation("update_mask", f"unknown or read-only fields: {', '.join(unknown)}"))
-    return list(dict.fromkeys(paths))
-
-
 def check_language(validator: Validator, value: str) -> None:
     validator.check(bool(_LANGUAGE.match(value)), "language", "must be a BCP 47 tag such as en or pt-BR")
 

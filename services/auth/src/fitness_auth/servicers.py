@@ -7,6 +7,7 @@ from typing import Any
 from fitness.auth.v1 import auth_pb2, auth_pb2_grpc
 from fitness_platform.context import current_call, current_principal
 from fitness_platform.events import timestamp
+from fitness_platform.masks import present_fields, resolve_mask
 
 from fitness_auth import convert, domain
 from fitness_auth.service import AuthApp, IssuedTokens
@@ -104,9 +105,9 @@ class UserServicer(auth_pb2_grpc.UserServiceServicer):
         return auth_pb2.GetMeResponse(user=convert.user_message(user))
 
     async def UpdateMe(self, request: auth_pb2.UpdateMeRequest, context: Context) -> auth_pb2.UpdateMeResponse:
-        paths = domain.resolve_mask(
+        paths = resolve_mask(
             list(request.update_mask.paths),
-            convert.present_fields(request.user, domain.PROFILE_FIELDS),
+            present_fields(request.user, domain.PROFILE_FIELDS),
             domain.PROFILE_FIELDS,
             prefix="user",
         )
@@ -124,9 +125,9 @@ class UserServicer(auth_pb2_grpc.UserServiceServicer):
     async def UpdateSettings(
         self, request: auth_pb2.UpdateSettingsRequest, context: Context
     ) -> auth_pb2.UpdateSettingsResponse:
-        paths = domain.resolve_mask(
+        paths = resolve_mask(
             list(request.update_mask.paths),
-            convert.present_fields(request.settings, domain.SETTINGS_FIELDS),
+            present_fields(request.settings, domain.SETTINGS_FIELDS),
             domain.SETTINGS_FIELDS,
             prefix="settings",
         )

@@ -1,0 +1,17 @@
+"""Workouts settings: environment variables prefixed WORKOUTS_."""
+
+from __future__ import annotations
+
+from fitness_platform.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
+
+
+class WorkoutsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="WORKOUTS_", extra="ignore")
+
+    service_name: str = "workouts"
+    db_schema: str = "workouts"
+    grpc_port: int = 50052
+    # Search results beyond this many are not paged through (relevance order).
+    max_search_results: int = 500
+    sync_page_size: int = 200
