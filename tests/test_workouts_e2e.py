@@ -443,3 +443,47 @@ def test_deleting_the_account_removes_every_row(gateway: httpx.Client, smtp: Smt
         time.sleep(0.3)
     assert leftovers() == dict.fromkeys(tables, 0)
     assert gateway.get(f"/v1/routines/{public['id']}", headers=fan.headers).status_code == 404
+
+
+def test_edits_keep_records_honest(gateway: httpx.Client, smtp: SmtpSink) -> None:
+    user = register_verified(gateway, smtp)
+    bench = exercise_id(gateway, user, "Bench Press")
+    created = gateway.post("/v1/workouts", json={"workout": bench_workout(bench, 102.5)}, headers=user.headers).json()
+    assert {r["type"] for r in created["newRecords"]} >= {"RECORD_TYPE_ESTIMATED_ONE_REP_MAX"}
+    wid = created["workout"]["id"]
+    # A notes-only edit sets no record again (1RM 119.58.. is stored rounded).
+    notes = gateway.patch(f"/v1/workouts/{wid}", json={"notes": "edited"}, headers=user.headers)
+    assert notes.status_code == 200 and notes.json()["newRecords"] == []
+    # Replacing the sets of an exercise already in the workout works and moves the record.
+    sets = [{"type": "SET_TYPE_WORKING", "reps": 3, "weight": {"value": 110, "unit": "WEIGHT_UNIT_KG"}}]
+    replaced = gateway.patch(f"/v1/workouts/{wid}", json={"exercises": [{"exerciseId": bench, "sets": sets}]},
+                             headers=user.headers)  # fmt: skip
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["workout"]["totals"]["volumeKg"] == 330
+    assert "RECORD_TYPE_HEAVIEST_WEIGHT" in {r["type"] for r in replaced.json()["newRecords"]}
+
+
+def test_public_routines_use_only_the_catalog(gateway: httpx.Client, smtp: SmtpSink) -> None:
+    user = register_verified(gateway, smtp)
+    custom = gateway.post("/v1/exercises", json={"exercise": {"name": "My Secret Move", "primaryMuscle": "MUSCLE_ABS",
+                          "equipment": "EQUIPMENT_OTHER", "exerciseType": "EXERCISE_TYPE_DURATION"}},
+                          headers=user.headers).json()["exercise"]  # fmt: skip
+    body = routine_body(gateway, user, "VISIBILITY_PUBLIC")
+    body["routine"]["exercises"].append({"exerciseId": custom["id"], "targetSets": 2})
+    refused = gateway.post("/v1/routines", json=body, headers=user.headers)
+    assert refused.status_code == 400 and "routine.exercises[2].exercise_id" in error_fields(refused)
+    body["routine"]["visibility"] = "VISIBILITY_PRIVATE"
+    private = gateway.post("/v1/routines", json=body, headers=user.headers).json()["routine"]
+    publish = gateway.patch(f"/v1/routines/{private['id']}", json={"visibility": "VISIBILITY_PUBLIC"},
+                            headers=user.headers)  # fmt: skip
+    assert publish.status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/v1/workouts", "/v1/routines", "/v1/personal-records", "/v1/public-routines"])
+def test_forged_page_tokens_are_bad_requests(gateway: httpx.Client, lifter: Account, path: str) -> None:
+    import base64
+    import json
+
+    for position in ({"started_at": "x", "id": "y"}, {"offset": -5}, {"created_at": "2020-01-01", "id": 3}):
+        token = base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+        assert gateway.get(path, params={"pageToken": token}, headers=lifter.headers).status_code == 400

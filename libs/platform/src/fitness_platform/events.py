@@ -64,17 +64,30 @@ class OutboxWriter:
         self._source = source
 
     async def add(self, conn: AsyncConnection, topic: str, user_id: str, payload: Message) -> envelope_pb2.Envelope:
-        envelope = make_envelope(self._source, user_id, payload)
+        return (await self.add_many(conn, topic, user_id, [payload]))[0]
+
+    async def add_many(
+        self, conn: AsyncConnection, topic: str, user_id: str, payloads: list[Message]
+    ) -> list[envelope_pb2.Envelope]:
+        """Several events of one user, in order, in one round trip."""
         carrier: dict[str, str] = {}
         inject(carrier)
+        envelopes = [make_envelope(self._source, user_id, payload) for payload in payloads]
         await conn.execute(
-            outbox.insert().values(
-                event_id=uuid.UUID(envelope.event_id),
-                topic=topic,
-                key=user_id,
-                event_type=envelope.event_type,
-                envelope=envelope.SerializeToString(),
-                traceparent=carrier.get("traceparent"),
-            )
+            _INSERT,
+            [
+                {
+                    "event_id": uuid.UUID(e.event_id),
+                    "topic": topic,
+                    "key": user_id,
+                    "event_type": e.event_type,
+                    "envelope": e.SerializeToString(),
+                    "traceparent": carrier.get("traceparent"),
+                }
+                for e in envelopes
+            ],
         )
-        return envelope
+        return envelopes
+
+
+_INSERT = outbox.insert()

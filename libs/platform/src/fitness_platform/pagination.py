@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
+from datetime import datetime
 from typing import Any
 
 from fitness_platform.errors import FieldViolation, InvalidArgument
@@ -24,14 +26,36 @@ def encode_token(position: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str, keys: tuple[str, ...]) -> dict[str, Any] | None:
+MAX_OFFSET = 1_000_000
+
+
+def _parse(kind: type, value: Any) -> Any:
+    if kind is int:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_OFFSET:
+            raise ValueError(value)
+        return value
+    if kind is datetime:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError(value)
+        return moment
+    if kind is uuid.UUID:
+        return uuid.UUID(value)
+    if kind is str and isinstance(value, str):
+        return value
+    raise ValueError(value)
+
+
+def decode_token(token: str, schema: dict[str, type]) -> dict[str, Any] | None:
+    """The keyset position in a page token, each value parsed to its type.
+    A token that was not made by `encode_token` for this schema is a 400."""
     if not token:
         return None
     try:
         padded = token + "=" * (-len(token) % 4)
         position = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        if not isinstance(position, dict) or set(position) != set(schema):
+            raise ValueError("keys")
+        return {key: _parse(kind, position[key]) for key, kind in schema.items()}
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidArgument(FieldViolation("page_token", "is not a valid page token")) from exc
-    if not isinstance(position, dict) or set(position) != set(keys):
-        raise InvalidArgument(FieldViolation("page_token", "is not a valid page token"))
-    return position

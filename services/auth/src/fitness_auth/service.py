@@ -24,7 +24,7 @@ from fitness_platform.errors import (
     Unauthenticated,
     Validator,
 )
-from fitness_platform.events import OutboxWriter, timestamp
+from fitness_platform.events import OutboxWriter, outbox, timestamp
 from fitness_platform.pagination import decode_token, encode_token, page_size
 from fitness_platform.ratelimit import Throttle
 from fitness_platform.tokens import revoked_session_key
@@ -383,7 +383,7 @@ class AuthApp:
         self, principal: Principal, requested_size: int, token: str
     ) -> tuple[list[RowMapping], str]:
         size = page_size(requested_size)
-        position = decode_token(token, ("created_at", "id"))
+        position = decode_token(token, {"created_at": datetime, "id": uuid.UUID})
         query = (
             sa.select(sessions)
             .where(sessions.c.user_id == uuid.UUID(principal.user_id), sessions.c.revoked_at.is_(None),
@@ -393,8 +393,7 @@ class AuthApp:
         )  # fmt: skip
         if position:
             query = query.where(
-                sa.tuple_(sessions.c.created_at, sessions.c.id)
-                < (datetime.fromisoformat(position["created_at"]), uuid.UUID(position["id"]))
+                sa.tuple_(sessions.c.created_at, sessions.c.id) < (position["created_at"], position["id"])
             )
         async with self.reader.connect() as conn:
             rows = list((await conn.execute(query)).mappings().all())
@@ -566,6 +565,9 @@ class AuthApp:
             deleted = await conn.execute(users.delete().where(users.c.id == uid).returning(users.c.id))
             if deleted.first() is None:
                 raise NotFound("user not found")
+            # Events about this user kept for replay (email, profile, mail tokens)
+            # go too; only the deletion itself is published from now on.
+            await conn.execute(outbox.delete().where(outbox.c.key == user_id))
             await self._outbox.add(
                 conn, TOPIC_USER, user_id,
                 auth_events_pb2.UserDeleted(user_id=user_id, deleted_at=timestamp(_now())),
@@ -579,7 +581,7 @@ class AuthApp:
         self, requested_size: int, token: str, email_prefix: str, role: str | None
     ) -> tuple[list[RowMapping], str]:
         size = page_size(requested_size)
-        position = decode_token(token, ("created_at", "id"))
+        position = decode_token(token, {"created_at": datetime, "id": uuid.UUID})
         query = sa.select(users).order_by(users.c.created_at, users.c.id).limit(size + 1)
         if email_prefix:
             escaped = email_prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -587,10 +589,7 @@ class AuthApp:
         if role:
             query = query.where(users.c.role == role)
         if position:
-            query = query.where(
-                sa.tuple_(users.c.created_at, users.c.id)
-                > (datetime.fromisoformat(position["created_at"]), uuid.UUID(position["id"]))
-            )
+            query = query.where(sa.tuple_(users.c.created_at, users.c.id) > (position["created_at"], position["id"]))
         async with self.reader.connect() as conn:
             rows = list((await conn.execute(query)).mappings().all())
         return _page(rows, size, lambda r: {"created_at": r["created_at"].isoformat(), "id": str(r["id"])})

@@ -28,6 +28,11 @@ def timestamps() -> list[sa.Column]:
 
 
 def upgrade() -> None:
+    # pg_trgm must be installed by the database owner (a service role may not);
+    # the local stack puts it in schema "extensions". Fail clearly without it.
+    installed = op.get_bind().execute(sa.text("select 1 from pg_extension where extname = 'pg_trgm'")).first()
+    if installed is None:
+        raise RuntimeError("PostgreSQL extension pg_trgm is required: CREATE EXTENSION pg_trgm SCHEMA extensions")
     op.create_table(
         "exercises",
         sa.Column("id", sa.Uuid, primary_key=True),
@@ -73,7 +78,7 @@ def upgrade() -> None:
         """
     )
     op.create_index("exercises_search", "exercises", ["search"], postgresql_using="gin")
-    op.create_index("exercises_owner", "exercises", ["owner_id"])
+    op.create_index("exercises_owner", "exercises", ["owner_id", "change_seq"])
     op.create_unique_constraint("exercises_request", "exercises", ["owner_id", "request_id"])
     op.execute(
         "create unique index exercises_owner_name on exercises "
@@ -176,6 +181,7 @@ def upgrade() -> None:
         postgresql_where=sa.text("visibility = 'public'"),
     )  # fmt: skip
     op.create_index("routines_search", "routines", ["search"], postgresql_using="gin")
+    op.create_index("routines_owner_seq", "routines", ["owner_id", "change_seq"])
     op.create_table(
         "routine_exercises",
         sa.Column("routine_id", sa.Uuid, sa.ForeignKey("routines.id", ondelete="CASCADE"), primary_key=True),

@@ -12,6 +12,7 @@ from typing import Any
 from fitness.workouts.v1 import workouts_pb2 as pb
 from fitness_platform.errors import FieldViolation, InvalidArgument, Validator
 from fitness_platform.events import timestamp
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from fitness_workouts import domain
 
@@ -56,6 +57,14 @@ def parse_uuid(value: str, field: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError as exc:
         raise InvalidArgument(FieldViolation(field, "must be a UUID")) from exc
+
+
+def moment(value: Timestamp, field: str) -> datetime:
+    """A protobuf Timestamp as an aware datetime; out-of-range ones are a 400."""
+    try:
+        return value.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidArgument(FieldViolation(field, "is not a valid time")) from exc
 
 
 def check_request_id(request_id: str) -> None:
@@ -124,13 +133,9 @@ def workout_entry(
         )
     if len(message.exercises) > domain.MAX_EXERCISES_PER_WORKOUT:
         v.add(f"{prefix}.exercises", f"at most {domain.MAX_EXERCISES_PER_WORKOUT} exercises")
-    started = (
-        message.started_at.ToDatetime(tzinfo=UTC)
-        if message.HasField("started_at")
-        else datetime(1970, 1, 1, tzinfo=UTC)
-    )
+    started = moment(message.started_at, f"{prefix}.started_at") if message.HasField("started_at") else None
     entry = domain.WorkoutEntry(
-        started_at=started,
+        started_at=started or datetime(1970, 1, 1, tzinfo=UTC),
         duration_minutes=message.duration_minutes,
         notes=message.notes,
         energy_level=message.energy_level if message.HasField("energy_level") else None,

@@ -243,8 +243,17 @@ def estimated_one_rep_max(weight_kg: Decimal, reps: int) -> Decimal | None:
     return weight_kg * (1 + Decimal(reps) / 30)
 
 
+RECORD_PLACES = Decimal("0.0001")  # what personal_records.value keeps
+
+
 def set_record_values(entry: SetEntry, exercise_type: str) -> dict[str, Decimal]:
-    """The record candidates one (non-warm-up) set offers."""
+    """The record candidates one (non-warm-up) set offers, at stored precision
+    (so a recomputation compares equal to what it stored)."""
+    return {kind: value.quantize(RECORD_PLACES, rounding=ROUND_HALF_UP)
+            for kind, value in _raw_record_values(entry, exercise_type).items()}  # fmt: skip
+
+
+def _raw_record_values(entry: SetEntry, exercise_type: str) -> dict[str, Decimal]:
     if not entry.working:
         return {}
     values: dict[str, Decimal] = {}

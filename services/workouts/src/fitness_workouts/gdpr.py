@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from fitness.events.v1 import auth_events_pb2, envelope_pb2
+from fitness_platform.events import outbox
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fitness_workouts.tables import (
@@ -49,3 +50,5 @@ async def on_user_deleted(conn: AsyncConnection, envelope: envelope_pb2.Envelope
     await conn.execute(exercises.delete().where(exercises.c.owner_id == user))
     await conn.execute(tombstones.delete().where(tombstones.c.user_id == user))
     await conn.execute(sync_state.delete().where(sync_state.c.user_id == user))
+    # Published events kept for replay carry their workouts: they go as well.
+    await conn.execute(outbox.delete().where(outbox.c.key == str(user)))

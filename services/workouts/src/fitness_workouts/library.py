@@ -13,7 +13,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from fitness_platform.context import Principal
-from fitness_platform.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from fitness_platform.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from fitness_platform.pagination import decode_token, encode_token, page_size
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +32,10 @@ from fitness_workouts.tables import exercises, workout_sets, workouts
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-def visible_to(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
+def visible_to(user_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
+    """The catalog plus the user's own exercises (the catalog alone for None)."""
+    if user_id is None:
+        return exercises.c.owner_id.is_(None)
     return sa.or_(exercises.c.owner_id.is_(None), exercises.c.owner_id == user_id)
 
 
@@ -47,10 +57,10 @@ class ExerciseLibrary:
             raise InvalidArgument(FieldViolation("query", "at most 100 characters"))
         size = page_size(requested)
         fingerprint = hashlib.sha256(repr((query, sorted(filters.items()))).encode()).hexdigest()[:12]
-        position = decode_token(token, ("offset", "q"))
+        position = decode_token(token, {"offset": int, "q": str})
         offset = 0
         if position is not None:
-            if position["q"] != fingerprint or not isinstance(position["offset"], int) or position["offset"] < 0:
+            if position["q"] != fingerprint:
                 raise InvalidArgument(FieldViolation("page_token", "belongs to another search"))
             offset = position["offset"]
         conditions = [visible_to(user), exercises.c.deleted_at.is_(None)]
@@ -154,6 +164,14 @@ class ExerciseLibrary:
                     .one()
                 )
         except IntegrityError as exc:
+            if request_id and owner is not None:  # a concurrent retry won the race
+                async with self._reader.connect() as conn:
+                    query = sa.select(exercises).where(
+                        exercises.c.owner_id == owner, exercises.c.request_id == request_id
+                    )
+                    existing = (await conn.execute(query)).mappings().first()
+                if existing is not None:
+                    return existing
             raise AlreadyExists("you already have an exercise with this name") from exc
 
     async def _editable(self, conn: AsyncConnection, principal: Principal, exercise_id: str) -> RowMapping:
@@ -170,6 +188,12 @@ class ExerciseLibrary:
                 row = await self._editable(conn, principal, exercise_id)
                 if not values:
                     return row
+                if values.get("exercise_type", row["exercise_type"]) != row["exercise_type"]:
+                    logged = await conn.execute(
+                        sa.select(workout_sets.c.workout_id).where(workout_sets.c.exercise_id == row["id"]).limit(1)
+                    )
+                    if logged.first() is not None:
+                        raise FailedPrecondition("the type of an exercise with logged sets cannot change")
                 seq = await sync.next_seq(conn, user) if row["owner_id"] is not None else 0
                 return (
                     (
@@ -196,7 +220,7 @@ class ExerciseLibrary:
             if row["owner_id"] is not None:
                 await sync.bury(conn, row["owner_id"], "exercise", row["id"])
 
-    async def loggable_types(self, conn: AsyncConnection, user: uuid.UUID, ids: Iterable[str]) -> dict[str, str]:
+    async def loggable_types(self, conn: AsyncConnection, user: uuid.UUID | None, ids: Iterable[str]) -> dict[str, str]:
         """exercise id -> type, for the ids this user may put in a workout or routine."""
         wanted = set()
         for raw in ids:
@@ -212,6 +236,15 @@ class ExerciseLibrary:
             )
         )
         return {str(r.id): r.exercise_type for r in rows}
+
+    @staticmethod
+    async def rows(conn: AsyncConnection, ids: list[uuid.UUID]) -> list[RowMapping]:
+        """Whole rows, in the order of `ids`."""
+        if not ids:
+            return []
+        query = sa.select(exercises).where(exercises.c.id.in_(ids))
+        found = {r["id"]: r for r in (await conn.execute(query)).mappings()}
+        return [found[i] for i in ids if i in found]
 
     @staticmethod
     async def info(conn: AsyncConnection, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, RowMapping]:
@@ -234,7 +267,7 @@ class ExerciseLibrary:
         self, user: uuid.UUID, exercise_id: str, requested: int, token: str
     ) -> tuple[list[dict[str, Any]], str]:
         size = page_size(requested)
-        position = decode_token(token, ("started_at", "id"))
+        position = decode_token(token, {"started_at": datetime, "id": uuid.UUID})
         async with self._reader.connect() as conn:
             exercise = await self._visible_or_logged(conn, user, exercise_id)
             query = (
@@ -250,8 +283,7 @@ class ExerciseLibrary:
             )
             if position:
                 query = query.where(
-                    sa.tuple_(workouts.c.started_at, workouts.c.id)
-                    > (datetime.fromisoformat(position["started_at"]), uuid.UUID(position["id"]))
+                    sa.tuple_(workouts.c.started_at, workouts.c.id) > (position["started_at"], position["id"])
                 )
             page = list((await conn.execute(query)).all())
             ids = [w.id for w in page[:size]]
@@ -282,20 +314,15 @@ class ExerciseLibrary:
 
     async def _visible_or_logged(self, conn: AsyncConnection, user: uuid.UUID, exercise_id: str) -> RowMapping:
         try:
+            eid = uuid.UUID(exercise_id)
+        except ValueError as exc:
+            raise NotFound("exercise not found") from exc
+        try:
             return await self._visible(conn, user, exercise_id)
         except NotFound:
             # A deleted custom exercise keeps its history for its owner.
-            row = (
-                (
-                    await conn.execute(
-                        sa.select(exercises).where(
-                            exercises.c.id == uuid.UUID(exercise_id), exercises.c.owner_id == user
-                        )
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            query = sa.select(exercises).where(exercises.c.id == eid, exercises.c.owner_id == user)
+            row = (await conn.execute(query)).mappings().first()
             if row is None:
                 raise
             return row
@@ -303,12 +330,14 @@ class ExerciseLibrary:
 
 def _history_entry(workout_id: uuid.UUID, started_at: datetime, sets: list[RowMapping], kind: str) -> dict[str, Any]:
     entries = [domain.SetEntry(s["set_type"], s["reps"], s["weight_value"], s["weight_unit"]) for s in sets]
+    # Best set and 1RM only where weight is load (not assistance).
+    loaded = [e for e in entries if e.weight_kg is not None] if kind in domain.LOADED else []
     best = max(
-        (e for e in entries if e.weight_kg is not None),
+        loaded,
         key=lambda e: (e.weight_kg, e.reps or 0),
         default=None,
     )
-    e1rms = [domain.estimated_one_rep_max(e.weight_kg, e.reps or 0) for e in entries if e.weight_kg is not None]
+    e1rms = [domain.estimated_one_rep_max(e.weight_kg, e.reps or 0) for e in loaded if e.weight_kg is not None]
     return {
         "workout_id": workout_id,
         "started_at": started_at,

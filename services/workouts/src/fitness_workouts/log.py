@@ -226,12 +226,12 @@ class WorkoutLog:
         for r in stored_rows:
             stored[r["exercise_id"]][r["record_type"]] = (r["value"], str(r["workout_id"]))
         changes: RecordChanges = []
+        upserts: list[dict[str, Any]] = []
         for eid in ids:
             best = domain.best_records(logged[eid], info[eid]["exercise_type"])
             diff = domain.diff_records(stored[eid], best, str(workout_id))
             previous = {c.record.record_type: c.previous for c in diff.achieved}
-            for record in diff.upserts:
-                await self._store_record(conn, user, eid, record, previous.get(record.record_type))
+            upserts += [_record_row(user, eid, r, previous.get(r.record_type)) for r in diff.upserts]
             if diff.removed:
                 await conn.execute(
                     personal_records.delete().where(
@@ -241,33 +241,9 @@ class WorkoutLog:
                     )
                 )
             changes += [(eid, change) for change in diff.achieved]
+        if upserts:
+            await conn.execute(_UPSERT_RECORD, upserts)  # one round trip for all
         return changes
-
-    @staticmethod
-    async def _store_record(
-        conn: AsyncConnection,
-        user: uuid.UUID,
-        exercise_id: uuid.UUID,
-        record: domain.Record,
-        previous: Decimal | None,
-    ) -> None:
-        holder = record.holder
-        values = {
-            "value": record.value,
-            "workout_id": uuid.UUID(holder.workout_id),
-            "weight_value": holder.entry.weight,
-            "weight_unit": holder.entry.unit,
-            "reps": holder.entry.reps,
-            "achieved_at": holder.started_at,
-            "previous_value": previous,
-            "updated_at": _now(),
-        }
-        statement = insert(personal_records).values(
-            user_id=user, exercise_id=exercise_id, record_type=record.record_type, **values
-        )
-        await conn.execute(
-            statement.on_conflict_do_update(index_elements=["user_id", "exercise_id", "record_type"], set_=values)
-        )
 
     @staticmethod
     def _record_message(
@@ -302,26 +278,23 @@ class WorkoutLog:
     ) -> None:
         records = [summaries.record_summary(change, info, eid) for eid, change in changes]
         summary = summaries.workout_summary(workout_id, user, entry, totals, info, records)
-        await self._outbox.add(conn, TOPIC_WORKOUT, str(user), kind(summary=summary))
-        for (_, change), record in zip(changes, records, strict=True):
-            await self._outbox.add(
-                conn,
-                TOPIC_WORKOUT,
-                str(user),
-                ev.PersonalRecordAchieved(
-                    user_id=str(user),
-                    workout_id=str(workout_id),
-                    record=record,
-                    achieved_at=timestamp(change.record.holder.started_at),
-                ),
+        achieved = [
+            ev.PersonalRecordAchieved(
+                user_id=str(user),
+                workout_id=str(workout_id),
+                record=record,
+                achieved_at=timestamp(change.record.holder.started_at),
             )
+            for (_, change), record in zip(changes, records, strict=True)
+        ]
+        await self._outbox.add_many(conn, TOPIC_WORKOUT, str(user), [kind(summary=summary), *achieved])
 
     async def records(
         self, user: uuid.UUID, exercise_id: str, requested: int, token: str
     ) -> tuple[list[pb.PersonalRecord], str]:
         size = page_size(requested)
-        position = decode_token(token, ("offset",))
-        offset = int(position["offset"]) if position else 0
+        position = decode_token(token, {"offset": int})
+        offset = position["offset"] if position else 0
         query = (
             sa.select(personal_records)
             .where(personal_records.c.user_id == user)
@@ -408,7 +381,7 @@ class WorkoutLog:
         self, user: uuid.UUID, requested: int, token: str, start: datetime | None, end: datetime | None
     ) -> tuple[list[pb.Workout], str]:
         size = page_size(requested)
-        position = decode_token(token, ("started_at", "id"))
+        position = decode_token(token, {"started_at": datetime, "id": uuid.UUID})
         query = (
             sa.select(workouts.c.id, workouts.c.started_at)
             .where(workouts.c.user_id == user)
@@ -421,8 +394,7 @@ class WorkoutLog:
             query = query.where(workouts.c.started_at < end)
         if position:
             query = query.where(
-                sa.tuple_(workouts.c.started_at, workouts.c.id)
-                < (datetime.fromisoformat(position["started_at"]), uuid.UUID(position["id"]))
+                sa.tuple_(workouts.c.started_at, workouts.c.id) < (position["started_at"], position["id"])
             )
         async with self._reader.connect() as conn:
             page = list((await conn.execute(query)).all())
@@ -446,13 +418,10 @@ class WorkoutLog:
             before = {uuid.UUID(e.exercise_id) for e in merged.exercises}
             _apply_mask(merged, message, paths)
             types = await self._library.loggable_types(conn, user, convert.workout_ids_in(merged))
-            types.update(
-                {
-                    e.exercise_id: convert.to_db("exercise_type", e.exercise_type)
-                    for e in merged.exercises
-                    if uuid.UUID(e.exercise_id) in before
-                }
-            )
+            # Exercises already logged here stay loggable even if since deleted;
+            # their type comes from storage, never from the request.
+            stored = await ExerciseLibrary.info(conn, before)
+            types.update({str(eid): row["exercise_type"] for eid, row in stored.items()})
             entry = convert.workout_entry(merged, types)
             totals = domain.totals(entry)
             seq = await sync.next_seq(conn, user)
@@ -491,6 +460,36 @@ class WorkoutLog:
                 conn, TOPIC_WORKOUT, str(user), summaries.deleted(row["id"], user, row["started_at"])
             )
         self._notify()
+
+
+def _record_row(
+    user: uuid.UUID, exercise_id: uuid.UUID, record: domain.Record, previous: Decimal | None
+) -> dict[str, Any]:
+    holder = record.holder
+    return {
+        "user_id": user,
+        "exercise_id": exercise_id,
+        "record_type": record.record_type,
+        "value": record.value,
+        "workout_id": uuid.UUID(holder.workout_id),
+        "weight_value": holder.entry.weight,
+        "weight_unit": holder.entry.unit,
+        "reps": holder.entry.reps,
+        "achieved_at": holder.started_at,
+        "previous_value": previous,
+        "updated_at": _now(),
+    }
+
+
+_RECORD_INSERT = insert(personal_records)
+_UPSERT_RECORD = _RECORD_INSERT.on_conflict_do_update(
+    index_elements=["user_id", "exercise_id", "record_type"],
+    set_={
+        column: _RECORD_INSERT.excluded[column]
+        for column in ("value", "workout_id", "weight_value", "weight_unit", "reps", "achieved_at", "previous_value",
+                       "updated_at")
+    },
+)  # fmt: skip
 
 
 def _apply_mask(target: pb.Workout, source: pb.Workout, paths: list[str]) -> None:

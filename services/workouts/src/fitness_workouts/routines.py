@@ -83,13 +83,16 @@ class Routines:
         self._notify = notify
         self._outbox = OutboxWriter("workouts")
 
-    async def _check_items(self, conn: AsyncConnection, user: uuid.UUID, items: list[domain.RoutineItem]) -> None:
-        known = await self._library.loggable_types(conn, user, [i.exercise_id for i in items])
+    async def _check_items(
+        self, conn: AsyncConnection, user: uuid.UUID, items: list[domain.RoutineItem], public: bool
+    ) -> None:
+        # Custom exercises are private: a public routine may use only the catalog.
+        owner = None if public else user
+        known = await self._library.loggable_types(conn, owner, [i.exercise_id for i in items])
         v = Validator()
         for index, item in enumerate(items):
-            v.check(
-                item.exercise_id in known, f"routine.exercises[{index}].exercise_id", "is not an exercise you can use"
-            )
+            reason = "must be a catalog exercise in a public routine" if public else "is not an exercise you can use"
+            v.check(item.exercise_id in known, f"routine.exercises[{index}].exercise_id", reason)
         v.raise_if_any()
 
     async def create(self, user: uuid.UUID, message: pb.Routine, request_id: str) -> pb.Routine:
@@ -108,7 +111,7 @@ class Routines:
                 ).first()
                 if existing is not None:
                     return await self._message(conn, user, existing.id)
-            await self._check_items(conn, user, items)
+            await self._check_items(conn, user, items, public=values["visibility"] == "public")
             seq = await sync.next_seq(conn, user)
             routine_id = uuid.uuid4()
             published = _now() if values["visibility"] == "public" else None
@@ -154,6 +157,29 @@ class Routines:
                 days_per_week=values.get("days_per_week", 0),
             ),
         )
+
+    @staticmethod
+    async def _items(conn: AsyncConnection, routine_id: uuid.UUID) -> list[domain.RoutineItem]:
+        query = (
+            sa.select(routine_exercises)
+            .where(routine_exercises.c.routine_id == routine_id)
+            .order_by(routine_exercises.c.position)
+        )
+        return [
+            domain.RoutineItem(
+                exercise_id=str(r["exercise_id"]),
+                target_sets=r["target_sets"],
+                rep_min=r["rep_min"],
+                rep_max=r["rep_max"],
+                target_weight=r["target_weight_value"],
+                target_unit=r["target_weight_unit"],
+                target_rpe=r["target_rpe"],
+                rest_seconds=r["rest_seconds"],
+                notes=r["notes"],
+                superset_group=r["superset_group"],
+            )
+            for r in (await conn.execute(query)).mappings()
+        ]
 
     @staticmethod
     async def _write_items(conn: AsyncConnection, routine_id: uuid.UUID, items: list[domain.RoutineItem]) -> None:
@@ -242,7 +268,7 @@ class Routines:
 
     async def list_mine(self, user: uuid.UUID, requested: int, token: str) -> tuple[list[pb.Routine], str]:
         size = page_size(requested)
-        position = decode_token(token, ("created_at", "id"))
+        position = decode_token(token, {"created_at": datetime, "id": uuid.UUID})
         query = (
             sa.select(routines.c.id, routines.c.created_at)
             .where(routines.c.owner_id == user)
@@ -251,8 +277,7 @@ class Routines:
         )
         if position:
             query = query.where(
-                sa.tuple_(routines.c.created_at, routines.c.id)
-                < (datetime.fromisoformat(position["created_at"]), uuid.UUID(position["id"]))
+                sa.tuple_(routines.c.created_at, routines.c.id) < (position["created_at"], position["id"])
             )
         async with self._reader.connect() as conn:
             page = list((await conn.execute(query)).all())
@@ -269,8 +294,8 @@ class Routines:
         if len(query_text) > 100:
             raise InvalidArgument(FieldViolation("query", "at most 100 characters"))
         size = page_size(requested)
-        position = decode_token(token, ("offset",))
-        offset = int(position["offset"]) if position and isinstance(position["offset"], int) else 0
+        position = decode_token(token, {"offset": int})
+        offset = position["offset"] if position else 0
         query = sa.select(routines.c.id).where(routines.c.visibility == "public")
         words = prefix_query(query_text)
         if words:
@@ -289,11 +314,14 @@ class Routines:
             row = await self._owned(conn, user, routine_id)
             merged = {"days_per_week": row["days_per_week"], "schedule_days": row["schedule_days"], **values}
             domain.validate_routine(merged if {"days_per_week", "schedule_days"} & set(values) else values, items)
+            public = values.get("visibility", row["visibility"]) == "public"
+            newly_public = public and row["visibility"] != "public"
+            if items is None and newly_public:
+                items = await self._items(conn, row["id"])  # what is about to become public
             if items is not None:
-                await self._check_items(conn, user, items)
+                await self._check_items(conn, user, items, public)
                 await conn.execute(routine_exercises.delete().where(routine_exercises.c.routine_id == row["id"]))
                 await self._write_items(conn, row["id"], items)
-            newly_public = values.get("visibility") == "public" and row["visibility"] != "public"
             if newly_public:
                 values["published_at"] = _now()
             seq = await sync.next_seq(conn, user)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
 from typing import Any
 
 from fitness.workouts.v1 import workouts_pb2 as pb
@@ -102,8 +101,8 @@ class WorkoutServicer(rpc.WorkoutServiceServicer):
         return pb.CreateWorkoutResponse(workout=workout, new_records=records)
 
     async def ListWorkouts(self, request: pb.ListWorkoutsRequest, context: Context) -> pb.ListWorkoutsResponse:
-        start = request.start_time.ToDatetime(tzinfo=UTC) if request.HasField("start_time") else None
-        end = request.end_time.ToDatetime(tzinfo=UTC) if request.HasField("end_time") else None
+        start = convert.moment(request.start_time, "start_time") if request.HasField("start_time") else None
+        end = convert.moment(request.end_time, "end_time") if request.HasField("end_time") else None
         if start and end and end <= start:
             raise InvalidArgument(FieldViolation("end_time", "must be after start_time"))
         found, token = await self._workouts.page(_caller(), request.page_size, request.page_token, start, end)
@@ -193,16 +192,20 @@ class SyncServicer(rpc.SyncServiceServicer):
 
     async def GetChanges(self, request: pb.GetChangesRequest, context: Context) -> pb.GetChangesResponse:
         user = _caller()
-        position = decode_token(request.since, ("seq",)) if request.since else None
+        try:
+            position = decode_token(request.since, {"seq": int}) if request.since else None
+        except InvalidArgument as exc:
+            raise InvalidArgument(FieldViolation("since", "is not a cursor this service gave")) from exc
         since = position["seq"] if position else 0
-        if not isinstance(since, int) or since < 0:
-            raise InvalidArgument(FieldViolation("since", "is not a cursor this service gave"))
         limit = page_size(request.page_size, default=self._default_page, maximum=500)
-        async with self._reader.connect() as conn:
+        # One snapshot for every query: otherwise a change committed between
+        # two of them could fall behind the cursor and never be sent.
+        snapshot = self._reader.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        async with snapshot.connect() as conn, conn.begin():
             ids, buried, last, more = await changes_since(conn, user, since, limit)
             found_workouts = await self._workouts.load_many(conn, ids["workout"])
             found_routines = await self._routines.load(conn, user, ids["routine"])
-            exercise_rows = [await self._library._visible(conn, user, str(i)) for i in ids["exercise"]]
+            exercise_rows = await ExerciseLibrary.rows(conn, ids["exercise"])
         kinds = {
             "workout": pb.RESOURCE_TYPE_WORKOUT,
             "routine": pb.RESOURCE_TYPE_ROUTINE,
