@@ -17,10 +17,15 @@ from google.protobuf.descriptor import FileDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from fitness_platform import db
+from fitness_platform import redis as redis_helper
 from fitness_platform.interceptors import AuthInterceptor, ObservabilityInterceptor, access_policies
 from fitness_platform.logging import get_logger
 from fitness_platform.metrics import DEPENDENCY_UP, serve_metrics
+from fitness_platform.outbox import OutboxRelay
 from fitness_platform.settings import ServiceSettings
 from fitness_platform.tokens import AccessTokenVerifier
 
@@ -42,6 +47,44 @@ class ServiceApp:
     degradable: set[str] = field(default_factory=set)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @classmethod
+    def standard(
+        cls,
+        settings: ServiceSettings,
+        register: Callable[[grpc.aio.Server], None],
+        files: list[FileDescriptor],
+        verifier: AccessTokenVerifier,
+        engine: AsyncEngine,
+        redis: Redis,
+        relay: OutboxRelay,
+        background: list[Callable[[], Coroutine[Any, Any, None]]],
+    ) -> ServiceApp:
+        """The wiring every service shares: health of the database and Redis
+        (required) and the broker (reported, degradable), the relay running,
+        connections closed on shutdown."""
+
+        async def broker_connected() -> bool:
+            return relay.connected
+
+        async def close() -> None:
+            await redis.aclose()
+            await engine.dispose()
+
+        return cls(
+            settings=settings,
+            register=register,
+            files=files,
+            verifier=verifier,
+            health_checks={
+                "database": lambda: db.ping(engine),
+                "redis": lambda: redis_helper.ping(redis),
+                "broker": broker_connected,
+            },
+            degradable={"broker"},
+            background=[relay.run, *background],
+            on_shutdown=[close],
+        )
 
     @property
     def service_names(self) -> list[str]:

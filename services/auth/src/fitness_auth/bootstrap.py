@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 import grpc
 from fitness.auth.v1 import auth_pb2, auth_pb2_grpc
@@ -47,7 +49,7 @@ async def build(settings: AuthSettings) -> ServiceApp:
         auth_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(app), server)
         auth_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(app), server)
 
-    background = [relay.run, keyring.refresh_forever]
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = [keyring.refresh_forever]
     if settings.run_mail_worker:
         mailer = Mailer(settings)
         consumer = InboxConsumer(
@@ -62,24 +64,4 @@ async def build(settings: AuthSettings) -> ServiceApp:
         )
         background.append(consumer.run)
 
-    async def broker_connected() -> bool:
-        return relay.connected
-
-    async def close() -> None:
-        await redis.aclose()
-        await engine.dispose()
-
-    return ServiceApp(
-        settings=settings,
-        register=register,
-        files=[auth_pb2.DESCRIPTOR],
-        verifier=verifier,
-        health_checks={
-            "database": lambda: db.ping(engine),
-            "redis": lambda: redis_helper.ping(redis),
-            "broker": broker_connected,
-        },
-        degradable={"broker"},
-        background=background,
-        on_shutdown=[close],
-    )
+    return ServiceApp.standard(settings, register, [auth_pb2.DESCRIPTOR], verifier, engine, redis, relay, background)

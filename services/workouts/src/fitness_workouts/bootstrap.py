@@ -61,24 +61,6 @@ async def build(settings: WorkoutsSettings) -> ServiceApp:
             SyncServicer(library, workouts, routines, reader, settings.sync_page_size), server
         )
 
-    async def broker_connected() -> bool:
-        return relay.connected
-
-    async def close() -> None:
-        await redis.aclose()
-        await engine.dispose()
-
-    return ServiceApp(
-        settings=settings,
-        register=register,
-        files=[workouts_pb2.DESCRIPTOR],
-        verifier=verifier,
-        health_checks={
-            "database": lambda: db.ping(engine),
-            "redis": lambda: redis_helper.ping(redis),
-            "broker": broker_connected,
-        },
-        degradable={"broker"},
-        background=[relay.run, users.run],
-        on_shutdown=[close],
+    return ServiceApp.standard(
+        settings, register, [workouts_pb2.DESCRIPTOR], verifier, engine, redis, relay, background=[users.run]
     )
