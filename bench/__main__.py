@@ -85,7 +85,11 @@ async def rest_scenario(stack: Stack, users: list[dict[str, str]], name: str) ->
     return result
 
 
-async def workout_scenarios(stack: Stack, users: list[dict[str, str]]) -> tuple[list[Result], Result]:
+async def workout_scenarios(
+    stack: Stack,
+    users: list[dict[str, str]],
+    names: tuple[str, ...] = ("log-workout", "list-workouts", "search-exercises"),
+) -> tuple[list[Result], Result]:
     """Log a workout (5 exercises x 4 sets), list my workouts, search exercises;
     and the lag from a logged workout's answer to its event on the topic."""
     conn = HttpConnection("127.0.0.1", stack.ports.gateway)
@@ -140,7 +144,7 @@ async def workout_scenarios(stack: Stack, users: list[dict[str, str]]) -> tuple[
         return for_client
 
     results = []
-    for name in ("log-workout", "list-workouts", "search-exercises"):
+    for name in names:
         await run_closed_loop("warm-up", CLIENTS, 1.0, make_call(name))
         results.append(await run_closed_loop(f"{name} (REST via Envoy)", CLIENTS, SECONDS, make_call(name)))
     await asyncio.sleep(3.0)

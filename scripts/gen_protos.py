@@ -57,7 +57,11 @@ def protoc(*args: str) -> None:
         sys.executable, "-m", "grpc_tools.protoc",
         f"-I{PROTOS}", f"-I{GOOGLEAPIS}", f"-I{well_known}", *args,
     ]  # fmt: skip
-    subprocess.run(cmd, check=True)
+    # protoc's plugins chat on stderr ("Writing mypy to ..."): show it only on failure.
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(result.returncode)
 
 
 def main() -> None:
