@@ -18,12 +18,12 @@ from pathlib import Path
 
 import grpc
 from aiokafka import AIOKafkaConsumer
+
+from bench.loadgen import HEADER, HttpConnection, Result, run_closed_loop
 from fitness.auth.v1 import auth_pb2, auth_pb2_grpc
 from fitness.events.v1 import envelope_pb2, workouts_events_pb2
 from fitness_devstack.stack import Stack, StackPorts
 from fitness_devstack.testing import PASSWORD, mail_token
-
-from bench.loadgen import HEADER, HttpConnection, Result, run_closed_loop
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "50"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))

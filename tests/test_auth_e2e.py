@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from fitness_devstack.servers import SmtpSink
 from fitness_devstack.stack import Stack, run_service_command
 from fitness_devstack.testing import (

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from fitness.events.v1 import auth_events_pb2
 from fitness_devstack.oidc import LocalIssuer
 from fitness_devstack.pytest_plugin import build_test_stack

@@ -10,13 +10,14 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from google.api import annotations_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
 from fitness.auth.v1 import auth_pb2
 from fitness.workouts.v1 import workouts_pb2
 from fitness_devstack.servers import SmtpSink
 from fitness_devstack.stack import Stack
 from fitness_devstack.testing import register_verified
-from google.api import annotations_pb2
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 pytestmark = pytest.mark.integration
 FILES = [auth_pb2.DESCRIPTOR, workouts_pb2.DESCRIPTOR]

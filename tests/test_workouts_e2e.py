@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+
 from fitness_devstack.servers import SmtpSink
 from fitness_devstack.stack import Stack, run_service_command
 from fitness_devstack.testing import Account, error_fields, login, register_verified, wait_for_events

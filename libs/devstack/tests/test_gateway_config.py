@@ -25,6 +25,11 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from google.protobuf import descriptor_pb2, descriptor_pool
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from jwt.algorithms import RSAAlgorithm
+
 from fitness.auth.v1 import auth_pb2, auth_pb2_grpc
 from fitness.options.v1 import access_pb2
 from fitness_devstack.gateway import (
@@ -41,10 +46,6 @@ from fitness_devstack.gateway import (
     write_envoy_config,
 )
 from fitness_devstack.servers import EnvoyProcess, free_port, start_envoy, validate_envoy_config
-from google.protobuf import descriptor_pb2, descriptor_pool
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1._async import HealthServicer
-from jwt.algorithms import RSAAlgorithm
 
 ROOT = Path(__file__).resolve().parents[3]
 DESCRIPTOR_SET = ROOT / "gateway" / "generated" / "fitness.pb"

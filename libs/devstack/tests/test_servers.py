@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
 from fitness_devstack.servers import (
     PG_SYSTEM_USER,
     ServerStartError,

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+
 from fitness.events.v1 import auth_events_pb2, envelope_pb2
 from fitness_devstack.stack import Stack
 from fitness_platform.db import sqlalchemy_url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fitness_platform.errors import InvalidArgument
 from fitness_platform.masks import resolve_mask
 

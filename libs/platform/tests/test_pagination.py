@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+
 from fitness_platform.errors import InvalidArgument
 from fitness_platform.pagination import decode_token, encode_token
 

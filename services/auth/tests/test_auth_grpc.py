@@ -12,6 +12,9 @@ import httpx
 import jwt
 import psycopg
 import pytest
+from google.protobuf import symbol_database
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from fitness.auth.v1 import auth_pb2, auth_pb2_grpc
 from fitness.options.v1 import access_pb2
 from fitness_devstack.oidc import LocalIssuer
@@ -19,8 +22,6 @@ from fitness_devstack.pytest_plugin import OIDC_CLIENT_ID
 from fitness_devstack.servers import SmtpSink
 from fitness_devstack.stack import Stack, role_name, role_password, run_service_command
 from fitness_devstack.testing import PASSWORD, Account, login, register_verified, unique_email
-from google.protobuf import symbol_database
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 pytestmark = pytest.mark.integration
 

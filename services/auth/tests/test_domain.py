@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from fitness_auth import domain
 from fitness_platform.errors import InvalidArgument
 

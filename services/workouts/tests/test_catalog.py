@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fitness.workouts.v1 import workouts_pb2
 
 CATALOG = Path(__file__).resolve().parents[1] / "src/fitness_workouts/catalog/exercises.json"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+
 from fitness_platform.errors import InvalidArgument
 from fitness_workouts import domain as d
 

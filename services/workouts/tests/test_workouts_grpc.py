@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
+from google.protobuf import symbol_database
+
 from fitness.options.v1 import access_pb2
 from fitness.workouts.v1 import workouts_pb2
 from fitness_devstack.stack import Stack
-from google.protobuf import symbol_database
 
 pytestmark = pytest.mark.integration
 

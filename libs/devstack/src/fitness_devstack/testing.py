@@ -89,6 +89,7 @@ async def read_topic(bootstrap: str, topic: str, limit_seconds: float = 10.0) ->
 
     from aiokafka import AIOKafkaConsumer, TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient
+
     from fitness.events.v1 import envelope_pb2
 
     # Ask for the topic by name: after a restart the local broker serves topics

@@ -6,11 +6,12 @@ import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from fitness.events.v1 import envelope_pb2
 from google.protobuf import any_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from opentelemetry.propagate import inject
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from fitness.events.v1 import envelope_pb2
 
 metadata = sa.MetaData()
 

@@ -14,11 +14,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from fitness.events.v1 import envelope_pb2
 from google.protobuf.message import DecodeError
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from fitness.events.v1 import envelope_pb2
 from fitness_platform.events import inbox
 from fitness_platform.kafka import ensure_topics
 from fitness_platform.logging import get_logger

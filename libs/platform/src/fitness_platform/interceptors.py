@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
-from fitness.options.v1 import access_pb2
 from google.protobuf.descriptor import FileDescriptor
 from google.protobuf.message import Message
 from opentelemetry import trace
 from opentelemetry.propagate import extract
 
+from fitness.options.v1 import access_pb2
 from fitness_platform.context import CallInfo, optional_principal, set_call, set_principal
 from fitness_platform.errors import DomainError, InvalidArgument, PermissionDenied, Unauthenticated
 from fitness_platform.logging import get_logger

@@ -16,10 +16,10 @@ from typing import Any
 
 import grpc
 import jwt
-from fitness.auth.v1 import auth_pb2, auth_pb2_grpc
 from google.protobuf.json_format import MessageToDict
 from redis.asyncio import Redis
 
+from fitness.auth.v1 import auth_pb2, auth_pb2_grpc
 from fitness_platform.context import Principal
 from fitness_platform.errors import Unauthenticated
 

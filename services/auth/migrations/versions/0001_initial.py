@@ -7,6 +7,7 @@ Create Date: 2026-11-26
 
 import sqlalchemy as sa
 from alembic import op
+
 from fitness_platform.migrations import create_event_tables
 
 revision = "0001"

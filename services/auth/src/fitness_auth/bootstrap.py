@@ -7,15 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import grpc
+
 from fitness.auth.v1 import auth_pb2, auth_pb2_grpc
 from fitness.events.v1 import auth_events_pb2
-from fitness_platform import db
-from fitness_platform import redis as redis_helper
-from fitness_platform.inbox import InboxConsumer
-from fitness_platform.outbox import OutboxRelay
-from fitness_platform.server import ServiceApp
-from fitness_platform.tokens import AccessTokenVerifier, JwksCache
-
 from fitness_auth.keys import KeyRing
 from fitness_auth.mailer import Mailer
 from fitness_auth.oauth import IdTokenVerifier
@@ -23,6 +17,12 @@ from fitness_auth.passwords import Passwords
 from fitness_auth.service import TOPIC_MAIL, TOPICS, AuthApp
 from fitness_auth.servicers import AdminServicer, AuthServicer, UserServicer
 from fitness_auth.settings import AuthSettings
+from fitness_platform import db
+from fitness_platform import redis as redis_helper
+from fitness_platform.inbox import InboxConsumer
+from fitness_platform.outbox import OutboxRelay
+from fitness_platform.server import ServiceApp
+from fitness_platform.tokens import AccessTokenVerifier, JwksCache
 
 
 async def build(settings: AuthSettings) -> ServiceApp:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fitness.auth.v1 import auth_pb2
-from fitness_platform.events import timestamp
 from google.protobuf.message import Message
 from sqlalchemy.engine import RowMapping
 
+from fitness.auth.v1 import auth_pb2
 from fitness_auth import domain
+from fitness_platform.events import timestamp
 
 _PREFIX = {
     "gender": "GENDER_",

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+
 from fitness_platform.errors import FieldViolation, InvalidArgument, Validator
 
 MIN_PASSWORD = 8

@@ -16,12 +16,12 @@ import jwt
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fitness_platform.tokens import ALGORITHM
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fitness_auth.settings import AuthSettings
 from fitness_auth.tables import signing_keys
+from fitness_platform.tokens import ALGORITHM
 
 _KEY_LOCK = 7_201_001  # advisory lock id: one replica creates the first key
 

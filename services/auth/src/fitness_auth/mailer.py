@@ -10,11 +10,11 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 import aiosmtplib
-from fitness.events.v1 import auth_events_pb2, envelope_pb2
-from fitness_platform.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fitness.events.v1 import auth_events_pb2, envelope_pb2
 from fitness_auth.settings import AuthSettings
+from fitness_platform.logging import get_logger
 
 _log = get_logger("mailer")
 

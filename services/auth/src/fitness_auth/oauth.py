@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import jwt
-from fitness_platform.errors import FieldViolation, InvalidArgument, Unauthenticated
 
 from fitness_auth.settings import AuthSettings
+from fitness_platform.errors import FieldViolation, InvalidArgument, Unauthenticated
 
 
 @dataclass(frozen=True)

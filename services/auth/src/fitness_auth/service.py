@@ -11,7 +11,25 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from redis.asyncio import Redis
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from fitness.events.v1 import auth_events_pb2
+from fitness_auth import domain
+from fitness_auth.keys import KeyRing
+from fitness_auth.oauth import IdTokenVerifier
+from fitness_auth.passwords import Passwords
+from fitness_auth.settings import AuthSettings
+from fitness_auth.tables import (
+    oauth_identities,
+    one_time_tokens,
+    refresh_tokens,
+    sessions,
+    user_settings,
+    users,
+)
 from fitness_platform import db
 from fitness_platform.context import CallInfo, Principal
 from fitness_platform.errors import (
@@ -28,24 +46,6 @@ from fitness_platform.events import OutboxWriter, outbox, timestamp
 from fitness_platform.pagination import decode_token, encode_token, page_size
 from fitness_platform.ratelimit import Throttle
 from fitness_platform.tokens import revoked_session_key
-from redis.asyncio import Redis
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from fitness_auth import domain
-from fitness_auth.keys import KeyRing
-from fitness_auth.oauth import IdTokenVerifier
-from fitness_auth.passwords import Passwords
-from fitness_auth.settings import AuthSettings
-from fitness_auth.tables import (
-    oauth_identities,
-    one_time_tokens,
-    refresh_tokens,
-    sessions,
-    user_settings,
-    users,
-)
 
 TOPIC_USER = "fitness.auth.user.v1"
 TOPIC_MAIL = "fitness.auth.mail.v1"

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fitness.auth.v1 import auth_pb2, auth_pb2_grpc
+from fitness_auth import convert, domain
+from fitness_auth.service import AuthApp, IssuedTokens
 from fitness_platform.context import current_call, current_principal
 from fitness_platform.events import timestamp
 from fitness_platform.masks import present_fields, resolve_mask
-
-from fitness_auth import convert, domain
-from fitness_auth.service import AuthApp, IssuedTokens
 
 Context = Any
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fitness_platform.settings import ServiceSettings
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
+
+from fitness_platform.settings import ServiceSettings
 
 
 class AuthSettings(ServiceSettings):

@@ -8,8 +8,9 @@ Create Date: 2026-11-26
 
 import sqlalchemy as sa
 from alembic import op
-from fitness_platform.migrations import create_event_tables
 from sqlalchemy.dialects import postgresql as pg
+
+from fitness_platform.migrations import create_event_tables
 
 revision = "0001"
 down_revision = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import grpc
+
 from fitness.events.v1 import auth_events_pb2
 from fitness.workouts.v1 import workouts_pb2, workouts_pb2_grpc
 from fitness_platform import db
@@ -13,7 +14,6 @@ from fitness_platform.inbox import InboxConsumer
 from fitness_platform.outbox import OutboxRelay
 from fitness_platform.server import ServiceApp
 from fitness_platform.tokens import AccessTokenVerifier, JwksCache, grpc_jwks_fetcher
-
 from fitness_workouts.gdpr import on_user_deleted
 from fitness_workouts.library import ExerciseLibrary
 from fitness_workouts.log import TOPIC_WORKOUT, WorkoutLog

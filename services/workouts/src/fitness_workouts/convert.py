@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from fitness.workouts.v1 import workouts_pb2 as pb
 from fitness_platform.errors import FieldViolation, InvalidArgument, Validator
 from fitness_platform.events import timestamp
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from fitness_workouts import domain
 
 Row = Mapping[Any, Any]  # a result row (RowMapping) or a plain dict

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from fitness.events.v1 import auth_events_pb2, envelope_pb2
-from fitness_platform.events import outbox
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fitness.events.v1 import auth_events_pb2, envelope_pb2
+from fitness_platform.events import outbox
 from fitness_workouts.tables import (
     exercises,
     personal_records,

@@ -12,6 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from fitness_platform.context import Principal
 from fitness_platform.errors import (
     AlreadyExists,
@@ -22,10 +26,6 @@ from fitness_platform.errors import (
     PermissionDenied,
 )
 from fitness_platform.pagination import decode_token, encode_token, page_size
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from fitness_workouts import convert, domain, sync
 from fitness_workouts.tables import exercises, workout_sets, workouts
 

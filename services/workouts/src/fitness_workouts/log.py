@@ -9,15 +9,15 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from fitness.events.v1 import workouts_events_pb2 as ev
 from fitness.workouts.v1 import workouts_pb2 as pb
 from fitness_platform.errors import AlreadyExists, NotFound
 from fitness_platform.events import OutboxWriter, timestamp
 from fitness_platform.pagination import decode_token, encode_token, page_size
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from fitness_workouts import convert, domain, summaries, sync
 from fitness_workouts.library import ExerciseLibrary
 from fitness_workouts.tables import personal_records, workout_exercises, workout_sets, workouts

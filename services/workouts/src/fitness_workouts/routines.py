@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from fitness.events.v1 import workouts_events_pb2 as ev
 from fitness.workouts.v1 import workouts_pb2 as pb
 from fitness_platform.errors import FieldViolation, InvalidArgument, NotFound, Validator
 from fitness_platform.events import OutboxWriter
 from fitness_platform.pagination import decode_token, encode_token, page_size
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from fitness_workouts import convert, domain, sync
 from fitness_workouts.library import ExerciseLibrary, prefix_query
 from fitness_workouts.tables import routine_exercises, routine_likes, routines

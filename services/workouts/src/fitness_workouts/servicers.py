@@ -12,7 +12,6 @@ from fitness_platform.errors import FieldViolation, InvalidArgument
 from fitness_platform.events import timestamp
 from fitness_platform.masks import present_fields, resolve_mask
 from fitness_platform.pagination import decode_token, encode_token, page_size
-
 from fitness_workouts import convert, domain, log, routines
 from fitness_workouts.library import ExerciseLibrary
 from fitness_workouts.log import WorkoutLog

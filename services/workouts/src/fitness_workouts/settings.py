@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fitness_platform.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from fitness_platform.settings import ServiceSettings
 
 
 class WorkoutsSettings(ServiceSettings):

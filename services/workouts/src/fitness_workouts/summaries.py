@@ -11,7 +11,6 @@ from typing import Any
 
 from fitness.events.v1 import workouts_events_pb2 as ev
 from fitness_platform.events import timestamp
-
 from fitness_workouts import domain
 from fitness_workouts.convert import enum_name
 
