@@ -339,9 +339,12 @@ def test_public_routines_are_liked_exactly_and_copied(gateway: httpx.Client, lif
         assert liked.status_code == 200 and liked.json()["likeCount"] == 1
     found = gateway.get("/v1/public-routines", params={"query": routine["name"]}, headers=other.headers).json()
     assert [(r["id"], r["likeCount"], r["likedByMe"]) for r in found["routines"]] == [(rid, 1, True)]
-    copy = gateway.post(f"/v1/routines/{rid}:copy", json={}, headers=other.headers)
+    retry = {"requestId": str(uuid.uuid4())}
+    copy = gateway.post(f"/v1/routines/{rid}:copy", json=retry, headers=other.headers)
     assert copy.status_code == 200, copy.text
     copied = copy.json()["routine"]
+    again = gateway.post(f"/v1/routines/{rid}:copy", json=retry, headers=other.headers)
+    assert again.json()["routine"]["id"] == copied["id"]  # a retried copy is the same copy
     assert copied["copiedFrom"] == rid and copied["mine"] and copied["visibility"] == "VISIBILITY_PRIVATE"
     assert [e["exerciseId"] for e in copied["exercises"]] == [e["exerciseId"] for e in routine["exercises"]]
     assert gateway.post(f"/v1/routines/{rid}:unlike", json={}, headers=other.headers).json()["likeCount"] == 0

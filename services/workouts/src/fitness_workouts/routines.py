@@ -103,45 +103,37 @@ class Routines:
         domain.validate_routine(values, items)
         assert items is not None
         async with self._engine.begin() as conn:
-            if request_id:
-                existing = (
-                    await conn.execute(
-                        sa.select(routines.c.id).where(routines.c.owner_id == user, routines.c.request_id == request_id)
-                    )
-                ).first()
-                if existing is not None:
-                    return await self._message(conn, user, existing.id)
-            await self._check_items(conn, user, items, public=values["visibility"] == "public")
-            seq = await sync.next_seq(conn, user)
-            routine_id = uuid.uuid4()
-            published = _now() if values["visibility"] == "public" else None
-            inserted = await conn.execute(
-                insert(routines)
-                .values(
-                    id=routine_id,
-                    owner_id=user,
-                    request_id=request_id or None,
-                    change_seq=seq,
-                    published_at=published,
-                    **values,
-                )
-                .on_conflict_do_nothing()
-                .returning(routines.c.id)
-            )
-            if inserted.first() is None:  # a concurrent retry won
-                existing = (
-                    await conn.execute(
-                        sa.select(routines.c.id).where(routines.c.owner_id == user, routines.c.request_id == request_id)
-                    )
-                ).first()
-                assert existing is not None
-                return await self._message(conn, user, existing.id)
-            await self._write_items(conn, routine_id, items)
-            if published:
-                await self._published(conn, user, routine_id, values)
+            public = values["visibility"] == "public"
+            await self._check_items(conn, user, items, public)
+            values["published_at"] = _now() if public else None
+            routine_id, created = await self._insert(conn, user, request_id, values)
+            if created:
+                await self._write_items(conn, routine_id, items)
+                if public:
+                    await self._published(conn, user, routine_id, values)
             routine = await self._message(conn, user, routine_id)
         self._notify()
         return routine
+
+    async def _insert(
+        self, conn: AsyncConnection, user: uuid.UUID, request_id: str, values: dict[str, Any]
+    ) -> tuple[uuid.UUID, bool]:
+        """A new routine, unless this request id already made one (a retry,
+        even a concurrent one): then that one, and False."""
+        earlier = sa.select(routines.c.id).where(routines.c.owner_id == user, routines.c.request_id == request_id)
+        if request_id and (found := (await conn.execute(earlier)).first()) is not None:
+            return found.id, False
+        seq = await sync.next_seq(conn, user)  # also waits for a concurrent twin to commit
+        routine_id = uuid.uuid4()
+        inserted = await conn.execute(
+            insert(routines)
+            .values(id=routine_id, owner_id=user, request_id=request_id or None, change_seq=seq, **values)
+            .on_conflict_do_nothing()
+            .returning(routines.c.id)
+        )
+        if inserted.first() is None:
+            return (await conn.execute(earlier)).one().id, False
+        return routine_id, True
 
     async def _published(
         self, conn: AsyncConnection, user: uuid.UUID, routine_id: uuid.UUID, values: dict[str, Any]
@@ -390,41 +382,22 @@ class Routines:
             ).scalar_one()
         return int(count)
 
-    async def copy(self, user: uuid.UUID, routine_id: str, name: str) -> pb.Routine:
+    async def copy(self, user: uuid.UUID, routine_id: str, name: str, request_id: str) -> pb.Routine:
+        convert.check_request_id(request_id)
         async with self._engine.begin() as conn:
             row = await self._readable(conn, user, routine_id)
-            items = (
-                (
-                    await conn.execute(
-                        sa.select(routine_exercises)
-                        .where(routine_exercises.c.routine_id == row["id"])
-                        .order_by(routine_exercises.c.position)
-                    )
-                )
-                .mappings()
-                .all()
-            )
             values = {"name": name.strip() or row["name"]}
             domain.validate_routine(values, None)
-            seq = await sync.next_seq(conn, user)
-            copy_id = uuid.uuid4()
-            await conn.execute(
-                routines.insert().values(
-                    id=copy_id,
-                    owner_id=user,
-                    name=values["name"],
-                    description=row["description"],
-                    days_per_week=row["days_per_week"],
-                    schedule_days=row["schedule_days"],
-                    visibility="private",
-                    copied_from=row["id"],
-                    change_seq=seq,
-                )
-            )
-            if items:
-                await conn.execute(
-                    routine_exercises.insert(),
-                    [{**{k: v for k, v in dict(i).items() if k != "routine_id"}, "routine_id": copy_id} for i in items],
-                )
+            values |= {
+                "description": row["description"],
+                "days_per_week": row["days_per_week"],
+                "schedule_days": row["schedule_days"],
+                "visibility": "private",
+                "copied_from": row["id"],
+            }
+            copy_id, created = await self._insert(conn, user, request_id, values)
+            if created:
+                await self._write_items(conn, copy_id, await self._items(conn, row["id"]))
             routine = await self._message(conn, user, copy_id)
+        self._notify()
         return routine

@@ -176,7 +176,8 @@ class RoutineServicer(rpc.RoutineServiceServicer):
         return pb.UnlikeRoutineResponse(like_count=await self._routines.unlike(_caller(), request.routine_id))
 
     async def CopyRoutine(self, request: pb.CopyRoutineRequest, context: Context) -> pb.CopyRoutineResponse:
-        return pb.CopyRoutineResponse(routine=await self._routines.copy(_caller(), request.routine_id, request.name))
+        routine = await self._routines.copy(_caller(), request.routine_id, request.name, request.request_id)
+        return pb.CopyRoutineResponse(routine=routine)
 
 
 class SyncServicer(rpc.SyncServiceServicer):
