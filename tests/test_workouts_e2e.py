@@ -491,3 +491,24 @@ def test_forged_page_tokens_are_bad_requests(gateway: httpx.Client, lifter: Acco
     for position in ({"started_at": "x", "id": "y"}, {"offset": -5}, {"created_at": "2020-01-01", "id": 3}):
         token = base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
         assert gateway.get(path, params={"pageToken": token}, headers=lifter.headers).status_code == 400
+
+
+@pytest.mark.parametrize("order", ["PUBLIC_ROUTINE_ORDER_NEWEST", "PUBLIC_ROUTINE_ORDER_MOST_LIKED"])
+def test_public_routines_page_without_repeats(gateway: httpx.Client, lifter: Account, order: str) -> None:
+    tag = uuid.uuid4().hex[:8]
+    made = set()
+    for _ in range(5):
+        body = routine_body(gateway, lifter, "VISIBILITY_PUBLIC")
+        body["routine"]["name"] = f"Tagged {tag} {uuid.uuid4().hex[:4]}"
+        made.add(gateway.post("/v1/routines", json=body, headers=lifter.headers).json()["routine"]["id"])
+    seen: list[str] = []
+    token = ""
+    for _ in range(5):
+        params = {"query": f"tagged {tag}", "order": order, "pageSize": 2, "pageToken": token}
+        page = gateway.get("/v1/public-routines", params=params, headers=lifter.headers)
+        assert page.status_code == 200, page.text
+        seen += [r["id"] for r in page.json()["routines"]]
+        token = page.json()["nextPageToken"]
+        if not token:
+            break
+    assert sorted(seen) == sorted(made)

@@ -174,11 +174,11 @@ def upgrade() -> None:
     )
     op.create_index("routines_owner", "routines", ["owner_id", sa.text("created_at desc"), "id"])
     op.create_index(
-        "routines_public_likes", "routines", [sa.text("like_count desc"), "id"],
+        "routines_public_likes", "routines", [sa.text("like_count desc"), sa.text("id desc")],
         postgresql_where=sa.text("visibility = 'public'"),
     )  # fmt: skip
     op.create_index(
-        "routines_public_newest", "routines", [sa.text("published_at desc"), "id"],
+        "routines_public_newest", "routines", [sa.text("published_at desc"), sa.text("id desc")],
         postgresql_where=sa.text("visibility = 'public'"),
     )  # fmt: skip
     op.create_index("routines_search", "routines", ["search"], postgresql_using="gin")

@@ -286,19 +286,27 @@ class Routines:
         if len(query_text) > 100:
             raise InvalidArgument(FieldViolation("query", "at most 100 characters"))
         size = page_size(requested)
-        position = decode_token(token, {"offset": int})
-        offset = position["offset"] if position else 0
-        query = sa.select(routines.c.id).where(routines.c.visibility == "public")
+        # Keyset pages (most liked or newest first, id breaks ties): no row is
+        # repeated or skipped because earlier pages shifted.
+        key = routines.c.published_at if newest else routines.c.like_count
+        position = decode_token(token, {"key": datetime if newest else int, "id": uuid.UUID})
+        query = sa.select(routines.c.id, key.label("key")).where(routines.c.visibility == "public")
         words = prefix_query(query_text)
         if words:
             tsquery = sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), words)
             query = query.where(sa.column("search").op("@@")(tsquery))
-        order = (routines.c.published_at.desc(),) if newest else (routines.c.like_count.desc(),)
-        query = query.order_by(*order, routines.c.id).offset(offset).limit(size + 1)
+        if position:
+            query = query.where(sa.tuple_(key, routines.c.id) < (position["key"], position["id"]))
+        query = query.order_by(key.desc(), routines.c.id.desc()).limit(size + 1)
         async with self._reader.connect() as conn:
-            ids = list((await conn.execute(query)).scalars())
-            found = await self.load(conn, user, ids[:size])
-        return found, encode_token({"offset": offset + size}) if len(ids) > size else ""
+            page = list((await conn.execute(query)).all())
+            found = await self.load(conn, user, [r.id for r in page[:size]])
+        next_token = ""
+        if len(page) > size:
+            last = page[size - 1]
+            value = last.key.isoformat() if newest else last.key
+            next_token = encode_token({"key": value, "id": str(last.id)})
+        return found, next_token
 
     async def update(self, user: uuid.UUID, routine_id: str, message: pb.Routine, paths: list[str]) -> pb.Routine:
         values, items = routine_values(message, paths)
