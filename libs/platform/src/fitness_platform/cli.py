@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from fitness_platform import db, outbox, server
 from fitness_platform.logging import configure_logging
 from fitness_platform.settings import ServiceSettings
+from fitness_platform.tracing import configure_tracing
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def run_service(
         command.arguments(sub.add_parser(command.name, help=command.help))
     args = parser.parse_args()
     configure_logging(settings.service_name, settings.log_level)
+    configure_tracing(settings)
     chosen = args.command or "serve"
     if chosen == "migrate" or (chosen == "serve" and settings.run_migrations_on_start):
         migrate()

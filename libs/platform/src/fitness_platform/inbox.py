@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from google.protobuf.message import DecodeError
+from opentelemetry import trace
+from opentelemetry.propagate import extract
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -27,6 +29,7 @@ from fitness_platform.metrics import INBOX_PROCESSED
 Handler = Callable[[AsyncConnection, envelope_pb2.Envelope], Awaitable[None]]
 
 _log = get_logger("inbox")
+_tracer = trace.get_tracer("fitness.inbox")
 
 
 class LogTruncated(RuntimeError):
@@ -122,9 +125,12 @@ class InboxConsumer:
 
     async def _process_with_retry(self, record: ConsumerRecord[bytes, bytes]) -> None:
         delay = 0.2
+        # Continue the trace of the request that wrote the event.
+        carrier = {key: value.decode() for key, value in record.headers or () if key == "traceparent"}
         while True:
             try:
-                await self.process(record.topic, record.value or b"")
+                with _tracer.start_as_current_span(f"consume {record.topic}", context=extract(carrier)):
+                    await self.process(record.topic, record.value or b"")
                 return
             except asyncio.CancelledError:
                 raise
