@@ -3,6 +3,7 @@ names ("weight_reps") and sent as proto enum names ("EXERCISE_TYPE_WEIGHT_REPS")
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ def to_db(kind: str, number: int) -> str:
     return str(value.name).removeprefix(prefix).lower()
 
 
+@functools.lru_cache(maxsize=512)
 def to_enum(kind: str, stored: str | None) -> int:
     if not stored:
         return 0
@@ -164,18 +166,18 @@ def workout_message(
 ) -> pb.Workout:
     sets_by_position: dict[int, list[pb.WorkoutSet]] = {}
     for s in set_rows:
-        one = pb.WorkoutSet(type=to_enum("set_type", s["set_type"]))  # type: ignore[arg-type]
+        # One constructor call per set: this loop builds hundreds per page.
+        fields: dict[str, Any] = {"type": to_enum("set_type", s["set_type"])}
         for name in ("reps", "rir", "duration_seconds"):
             if s[name] is not None:
-                setattr(one, name, s[name])
-        if s["rpe"] is not None:
-            one.rpe = float(s["rpe"])
-        if s["distance_meters"] is not None:
-            one.distance_meters = float(s["distance_meters"])
-        weight = weight_message(s["weight_value"], s["weight_unit"])
-        if weight is not None:
-            one.weight.CopyFrom(weight)
-        sets_by_position.setdefault(s["exercise_position"], []).append(one)
+                fields[name] = s[name]
+        for name in ("rpe", "distance_meters"):
+            if s[name] is not None:
+                fields[name] = float(s[name])
+        if s["weight_value"] is not None:
+            unit = to_enum("unit", s["weight_unit"])
+            fields["weight"] = pb.Weight(value=float(s["weight_value"]), unit=unit)  # type: ignore[arg-type]
+        sets_by_position.setdefault(s["exercise_position"], []).append(pb.WorkoutSet(**fields))
     workout = pb.Workout(
         id=str(row["id"]),
         started_at=timestamp(row["started_at"]),

@@ -333,7 +333,7 @@ class WorkoutLog:
         set_rows = (
             (
                 await conn.execute(
-                    sa.select(workout_sets)
+                    sa.select(*_SET_COLUMNS)
                     .where(workout_sets.c.workout_id.in_(ids))
                     .order_by(workout_sets.c.workout_id, workout_sets.c.exercise_position, workout_sets.c.position)
                 )
@@ -480,6 +480,13 @@ def _record_row(
         "updated_at": _now(),
     }
 
+
+# What a workout message shows of a set (the rest is for records and queries).
+_SET_COLUMNS = [
+    workout_sets.c[name]
+    for name in ("workout_id", "exercise_position", "position", "set_type", "reps", "weight_value", "weight_unit",
+                 "rpe", "rir", "duration_seconds", "distance_meters")
+]  # fmt: skip
 
 _RECORD_INSERT = insert(personal_records)
 _UPSERT_RECORD = _RECORD_INSERT.on_conflict_do_update(
