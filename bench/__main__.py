@@ -50,7 +50,7 @@ async def prepare_users(stack: Stack, count: int) -> list[dict[str, str]]:
     return users
 
 
-async def rest_scenario(stack: Stack, users: list[dict[str, str]], name: str) -> Result:
+async def rest_scenario(stack: Stack, users: list[dict[str, str]], name: str, clients: int = CLIENTS) -> Result:
     connections = [HttpConnection("127.0.0.1", stack.ports.gateway) for _ in users]
 
     def make_call(index: int):  # type: ignore[no-untyped-def]
@@ -78,8 +78,9 @@ async def rest_scenario(stack: Stack, users: list[dict[str, str]], name: str) ->
 
         return {"login": login, "refresh": refresh, "get-profile": get_profile, "jwks": jwks}[name]
 
-    await run_closed_loop("warm-up", CLIENTS, 1.0, make_call)
-    result = await run_closed_loop(f"{name} (REST via Envoy)", CLIENTS, SECONDS, make_call)
+    await run_closed_loop("warm-up", clients, 1.0, make_call)
+    label = f"{name} (REST via Envoy)" + ("" if clients == CLIENTS else f", {clients} client")
+    result = await run_closed_loop(label, clients, SECONDS, make_call)
     for conn in connections:
         await conn.close()
     return result
@@ -174,7 +175,7 @@ async def watch_workout_events(bootstrap: str, seen: dict[str, float]) -> None:
         await consumer.stop()
 
 
-async def grpc_get_profile(stack: Stack, users: list[dict[str, str]]) -> Result:
+async def grpc_get_profile(stack: Stack, users: list[dict[str, str]], clients: int = CLIENTS) -> Result:
     channels = [grpc.aio.insecure_channel(f"127.0.0.1:{stack.grpc_ports['auth']}") for _ in range(5)]
     stubs = [auth_pb2_grpc.UserServiceStub(ch) for ch in channels]
 
@@ -188,8 +189,9 @@ async def grpc_get_profile(stack: Stack, users: list[dict[str, str]]) -> Result:
 
         return call
 
-    await run_closed_loop("warm-up", CLIENTS, 1.0, make_call)
-    result = await run_closed_loop("get-profile (gRPC direct)", CLIENTS, SECONDS, make_call)
+    await run_closed_loop("warm-up", clients, 1.0, make_call)
+    label = "get-profile (gRPC direct)" + ("" if clients == CLIENTS else f", {clients} client")
+    result = await run_closed_loop(label, clients, SECONDS, make_call)
     for channel in channels:
         await channel.close()
     return result
@@ -203,25 +205,29 @@ async def main() -> None:
             users = await prepare_users(stack, CLIENTS)
             results = [await rest_scenario(stack, users, name) for name in ("jwks", "login", "refresh", "get-profile")]
             direct = await grpc_get_profile(stack, users)
+            # Unloaded, the difference is Envoy's own latency, not queueing.
+            rest_one = await rest_scenario(stack, users, "get-profile", clients=1)
+            direct_one = await grpc_get_profile(stack, users, clients=1)
             workout_results, lag = await workout_scenarios(stack, users)
         finally:
             stack.stop()
     rest = results[-1]
     print(f"\n{CLIENTS} concurrent clients, {SECONDS:g} s per scenario, load generator on the same cores\n")
     print(HEADER)
-    for result in [*results, direct, *workout_results]:
+    for result in [*results, direct, rest_one, direct_one, *workout_results]:
         print(result.row())
     print(
         f"\nevent lag, logged workout answered -> WorkoutLogged on the topic ({len(lag.latencies)} workouts, "
         f"{lag.errors} not seen): p50 {lag.percentile(50):.1f} ms, p95 {lag.percentile(95):.1f} ms, "
         f"p99 {lag.percentile(99):.1f} ms"
     )
-    print(
-        f"\ngateway added latency (get-profile, REST via Envoy vs direct gRPC): "
-        f"p50 x{rest.percentile(50) / direct.percentile(50):.2f} "
-        f"(+{rest.percentile(50) - direct.percentile(50):.1f} ms), "
-        f"throughput x{rest.rps / direct.rps:.2f}"
-    )
+    for clients, via_gateway, straight in ((CLIENTS, rest, direct), (1, rest_one, direct_one)):
+        print(
+            f"gateway added latency, get-profile at {clients} client(s), REST via Envoy vs direct gRPC: "
+            f"p50 x{via_gateway.percentile(50) / straight.percentile(50):.2f} "
+            f"({via_gateway.percentile(50) - straight.percentile(50):+.2f} ms), "
+            f"throughput x{via_gateway.rps / straight.rps:.2f}"
+        )
 
 
 if __name__ == "__main__":
