@@ -47,6 +47,8 @@ from fitness_devstack.gateway import (
 )
 from fitness_devstack.servers import EnvoyProcess, free_port, start_envoy, validate_envoy_config
 
+pytestmark = pytest.mark.integration  # starts real servers
+
 ROOT = Path(__file__).resolve().parents[3]
 DESCRIPTOR_SET = ROOT / "gateway" / "generated" / "fitness.pb"
 ISSUER = "https://auth.fitness.test"

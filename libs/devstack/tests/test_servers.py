@@ -29,6 +29,8 @@ from fitness_devstack.servers import (
     validate_envoy_config,
 )
 
+pytestmark = pytest.mark.integration  # starts real servers
+
 
 def _uid_of(pid: int) -> int:
     return os.stat(f"/proc/{pid}").st_uid
