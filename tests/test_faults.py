@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
+import grpc
 import httpx
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from fitness.events.v1 import auth_events_pb2
 from fitness_devstack.oidc import LocalIssuer
@@ -26,6 +29,21 @@ def registered_emails(envelopes: list) -> set[str]:
             envelope.payload.Unpack(event)
             emails.add(event.email)
     return emails
+
+
+def health(stack: Stack, service: str) -> int:
+    with grpc.insecure_channel(f"127.0.0.1:{stack.grpc_ports['auth']}") as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+    return int(reply.status)
+
+
+def wait_health(stack: Stack, service: str, wanted: int, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if health(stack, service) == wanted:
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def register(gateway: httpx.Client, count: int, tag: str) -> list[str]:
@@ -58,9 +76,13 @@ def test_broker_restart_loses_no_user_registered_event(faulty: Stack) -> None:
     seen_before = wait_for_events(bootstrap, TOPIC, lambda e: set(before) <= registered_emails(e))
 
     stack.kafka.stop()
+    # Health says so, without taking auth out of rotation (the outbox absorbs it).
+    assert wait_health(stack, "auth.broker", health_pb2.HealthCheckResponse.NOT_SERVING)
+    assert health(stack, "") == health_pb2.HealthCheckResponse.SERVING
     # Registrations go on while the broker is down: they wait in the outbox.
     during = register(gateway, 10, "during")
     stack.kafka.start(port_timeout=10)
+    assert wait_health(stack, "auth.broker", health_pb2.HealthCheckResponse.SERVING)
     after = register(gateway, 5, "after")
 
     # The memory-only broker lost everything it had; the relay republishes what it

@@ -53,7 +53,19 @@ class OutboxRelay:
         self._send_timeout = send_timeout
         self._lock_id = zlib.crc32(f"outbox:{schema}".encode())
         self._wake = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
         self.connected = False
+
+    async def broker_reachable(self) -> bool:
+        """For health: ask the broker now (an idle relay would not notice it went away)."""
+        producer = self._producer
+        if producer is None or not self.connected:
+            return False
+        try:
+            await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout=2.0)
+        except Exception:
+            return False
+        return True
 
     def notify(self) -> None:
         """Wake the relay now (called after a commit that wrote outbox rows)."""
@@ -89,6 +101,7 @@ class OutboxRelay:
             request_timeout_ms=10_000,
         )
         await producer.start()
+        self._producer = producer
         try:
             await ensure_topics(self._bootstrap, self._topics)
             self.connected = True
@@ -105,6 +118,7 @@ class OutboxRelay:
                         await asyncio.wait_for(self._wake.wait(), self._poll_interval)
         finally:
             self.connected = False
+            self._producer = None
             with contextlib.suppress(Exception):
                 await producer.stop()
 

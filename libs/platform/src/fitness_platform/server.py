@@ -64,9 +64,6 @@ class ServiceApp:
         (required) and the broker (reported, degradable), the relay running,
         connections closed on shutdown."""
 
-        async def broker_connected() -> bool:
-            return relay.connected
-
         async def close() -> None:
             await redis.aclose()
             await engine.dispose()
@@ -79,7 +76,7 @@ class ServiceApp:
             health_checks={
                 "database": lambda: db.ping(engine),
                 "redis": lambda: redis_helper.ping(redis),
-                "broker": broker_connected,
+                "broker": relay.broker_reachable,
             },
             degradable={"broker"},
             background=[relay.run, *background],
@@ -118,12 +115,16 @@ async def _watch_health(app: ServiceApp, health: HealthServicer) -> None:
             except Exception:
                 results[name] = False
             DEPENDENCY_UP.labels(name).set(1 if results[name] else 0)
-        serving = all(results.values())
-        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        # The service serves while its required dependencies answer; the
+        # degradable ones (the broker: the outbox absorbs its absence) are
+        # reported under "<service>.<dependency>" without taking it out.
+        serving = all(ok for name, ok in results.items() if name not in app.degradable)
         for name in ["", *app.service_names]:
-            await health.set(name, status)
-        if not serving:
-            _log.warning("health.degraded", **{k: v for k, v in results.items()})
+            await health.set(name, _status(serving))
+        for name, ok in results.items():
+            await health.set(f"{app.settings.service_name}.{name}", _status(ok))
+        if not all(results.values()):
+            _log.warning("health.degraded", **results)
         await asyncio.sleep(app.settings.health_check_interval_seconds if all(results.values()) else 1.0)
 
 
