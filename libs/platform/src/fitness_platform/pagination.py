@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +23,18 @@ def page_size(requested: int, default: int = DEFAULT_PAGE_SIZE, maximum: int = M
 
 
 def encode_token(position: dict[str, Any]) -> str:
-    raw = json.dumps(position, separators=(",", ":"), default=str).encode()
+    raw = json.dumps(position, separators=(",", ":"), default=_plain).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _plain(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def next_page_token(rows: Sequence[Any], size: int, position: Callable[[Any], dict[str, Any]]) -> str:
+    """The token of the page after `rows[:size]` (callers fetch size + 1 rows
+    to know whether there is one); `position` gives the keyset of a row."""
+    return encode_token(position(rows[size - 1])) if len(rows) > size else ""
 
 
 MAX_OFFSET = 1_000_000

@@ -43,7 +43,7 @@ from fitness_platform.errors import (
     Validator,
 )
 from fitness_platform.events import OutboxWriter, outbox, timestamp
-from fitness_platform.pagination import decode_token, encode_token, page_size
+from fitness_platform.pagination import decode_token, next_page_token, page_size
 from fitness_platform.ratelimit import Throttle
 from fitness_platform.tokens import revoked_session_key
 
@@ -397,7 +397,7 @@ class AuthApp:
             )
         async with self.reader.connect() as conn:
             rows = list((await conn.execute(query)).mappings().all())
-        return _page(rows, size, lambda r: {"created_at": r["created_at"].isoformat(), "id": str(r["id"])})
+        return rows[:size], next_page_token(rows, size, _created_position)
 
     async def revoke_session(self, principal: Principal, session_id: str) -> None:
         try:
@@ -592,7 +592,7 @@ class AuthApp:
             query = query.where(sa.tuple_(users.c.created_at, users.c.id) > (position["created_at"], position["id"]))
         async with self.reader.connect() as conn:
             rows = list((await conn.execute(query)).mappings().all())
-        return _page(rows, size, lambda r: {"created_at": r["created_at"].isoformat(), "id": str(r["id"])})
+        return rows[:size], next_page_token(rows, size, _created_position)
 
     async def set_role(self, admin: Principal, user_id: str, role: str) -> RowMapping:
         if role not in domain.ROLES:
@@ -661,9 +661,5 @@ def _parse_id(user_id: str) -> uuid.UUID:
         raise InvalidArgument(FieldViolation("user_id", "must be a UUID")) from exc
 
 
-def _page(
-    rows: list[RowMapping], size: int, position: Callable[[RowMapping], dict[str, Any]]
-) -> tuple[list[RowMapping], str]:
-    if len(rows) > size:
-        return rows[:size], encode_token(position(rows[size - 1]))
-    return rows, ""
+def _created_position(row: RowMapping) -> dict[str, Any]:
+    return {"created_at": row["created_at"], "id": row["id"]}

@@ -25,7 +25,7 @@ from fitness_platform.errors import (
     NotFound,
     PermissionDenied,
 )
-from fitness_platform.pagination import decode_token, encode_token, page_size
+from fitness_platform.pagination import decode_token, encode_token, next_page_token, page_size
 from fitness_workouts import convert, domain, sync
 from fitness_workouts.tables import exercises, workout_sets, workouts
 
@@ -306,11 +306,7 @@ class ExerciseLibrary:
         entries = [
             _history_entry(w.id, w.started_at, by_workout.get(w.id, []), exercise["exercise_type"]) for w in page[:size]
         ]
-        next_token = ""
-        if len(page) > size:
-            last = page[size - 1]
-            next_token = encode_token({"started_at": last.started_at.isoformat(), "id": str(last.id)})
-        return entries, next_token
+        return entries, next_page_token(page, size, lambda w: {"started_at": w.started_at, "id": w.id})
 
     async def _visible_or_logged(self, conn: AsyncConnection, user: uuid.UUID, exercise_id: str) -> RowMapping:
         try:

@@ -17,7 +17,7 @@ from fitness.events.v1 import workouts_events_pb2 as ev
 from fitness.workouts.v1 import workouts_pb2 as pb
 from fitness_platform.errors import AlreadyExists, NotFound
 from fitness_platform.events import OutboxWriter, timestamp
-from fitness_platform.pagination import decode_token, encode_token, page_size
+from fitness_platform.pagination import decode_token, encode_token, next_page_token, page_size
 from fitness_workouts import convert, domain, summaries, sync
 from fitness_workouts.library import ExerciseLibrary
 from fitness_workouts.tables import personal_records, workout_exercises, workout_sets, workouts
@@ -399,11 +399,7 @@ class WorkoutLog:
         async with self._reader.connect() as conn:
             page = list((await conn.execute(query)).all())
             found = await self.load_many(conn, [r.id for r in page[:size]])
-        next_token = ""
-        if len(page) > size:
-            last = page[size - 1]
-            next_token = encode_token({"started_at": last.started_at.isoformat(), "id": str(last.id)})
-        return found, next_token
+        return found, next_page_token(page, size, lambda w: {"started_at": w.started_at, "id": w.id})
 
     # -- update and delete ---------------------------------------------------------
 

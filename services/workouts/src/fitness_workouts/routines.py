@@ -16,7 +16,7 @@ from fitness.events.v1 import workouts_events_pb2 as ev
 from fitness.workouts.v1 import workouts_pb2 as pb
 from fitness_platform.errors import FieldViolation, InvalidArgument, NotFound, Validator
 from fitness_platform.events import OutboxWriter
-from fitness_platform.pagination import decode_token, encode_token, page_size
+from fitness_platform.pagination import decode_token, next_page_token, page_size
 from fitness_workouts import convert, domain, sync
 from fitness_workouts.library import ExerciseLibrary, prefix_query
 from fitness_workouts.tables import routine_exercises, routine_likes, routines
@@ -274,11 +274,7 @@ class Routines:
         async with self._reader.connect() as conn:
             page = list((await conn.execute(query)).all())
             found = await self.load(conn, user, [r.id for r in page[:size]])
-        next_token = ""
-        if len(page) > size:
-            last = page[size - 1]
-            next_token = encode_token({"created_at": last.created_at.isoformat(), "id": str(last.id)})
-        return found, next_token
+        return found, next_page_token(page, size, lambda r: {"created_at": r.created_at, "id": r.id})
 
     async def list_public(
         self, user: uuid.UUID, query_text: str, newest: bool, requested: int, token: str
@@ -301,12 +297,7 @@ class Routines:
         async with self._reader.connect() as conn:
             page = list((await conn.execute(query)).all())
             found = await self.load(conn, user, [r.id for r in page[:size]])
-        next_token = ""
-        if len(page) > size:
-            last = page[size - 1]
-            value = last.key.isoformat() if newest else last.key
-            next_token = encode_token({"key": value, "id": str(last.id)})
-        return found, next_token
+        return found, next_page_token(page, size, lambda r: {"key": r.key, "id": r.id})
 
     async def update(self, user: uuid.UUID, routine_id: str, message: pb.Routine, paths: list[str]) -> pb.Routine:
         values, items = routine_values(message, paths)
